@@ -17,5 +17,6 @@ setup(
         "PyMySQL>=1.1",
         "psycopg[binary]>=3.1",
         "WebTest>=3.0",
+        "ldap3>=2.9",
     ],
 )

@@ -14,6 +14,8 @@ setup(
         "PasteScript>=3.3",
         "waitress>=2.1",
         "gunicorn>=21",
+        # paster needs pkg_resources; 81 deprecates it loudly and 82 removes it.
+        "setuptools<81",
     ],
     entry_points={
         "paste.app_factory": ["main = syncserver:main"],

@@ -9,5 +9,5 @@ setup(
     include_package_data=True,
     package_data={"syncstorage": ["storage/migrations/*.py", "storage/migrations/*.mako",
                                   "storage/migrations/versions/*.py"]},
-    install_requires=["SyncServer-core"],
+    install_requires=["SyncServer-core", "hawkauthlib>=2.0", "tokenlib>=2.0"],
 )

@@ -7,9 +7,16 @@ under a per-process random key, so the cache never holds a password or
 anything that could be checked offline against one. An entry is honoured
 only while the account's ``credential_version`` is unchanged, so a password
 change or a disabled account takes effect at once, in every process.
+
+Checking that costs one read of the account per request. A server can trade
+it for speed with ``auth.recheck_seconds``: the account read for a cached
+credential is then trusted for that many seconds, and a password change, a
+disabled or a deleted account takes effect within that delay instead of at
+once. The default, 0, reads the account on every request.
 """
 from __future__ import annotations
 
+import abc
 import base64
 import binascii
 import functools
@@ -20,9 +27,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyramid.httpexceptions import HTTPUnauthorized
+from pyramid.request import Request
 
 from synccore.users import User, UserBackend
 
@@ -51,6 +59,9 @@ class _CachedCredential:
     userid: int
     credential_version: str
     expires_at: float
+    # The account as last read from the user backend, and when.
+    user: User | None = None
+    checked_at: float = float("-inf")
 
 
 class CredentialCache:
@@ -87,13 +98,25 @@ class CredentialCache:
         if self.ttl_seconds <= 0:
             return
         digest = self._digest(username, password)
+        now = self._clock()
         entry = _CachedCredential(user.userid, user.credential_version,
-                                  self._clock() + self.ttl_seconds)
+                                  now + self.ttl_seconds, user, now)
         with self._lock:
             self._entries[digest] = entry
             self._entries.move_to_end(digest)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+
+    def confirm(self, username: str, password: str, user: User) -> None:
+        """Note that the account behind a cached credential was just read, unchanged."""
+        digest = self._digest(username, password)
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is not None:
+                self._entries[digest] = replace(entry, user=user, checked_at=self._clock())
+
+    def seconds_since_checked(self, entry: _CachedCredential) -> float:
+        return self._clock() - entry.checked_at
 
     def forget(self, username: str, password: str) -> None:
         with self._lock:
@@ -104,24 +127,66 @@ class CredentialCache:
             self._entries.clear()
 
 
-class Authenticator:
-    """Checks username/password pairs against a user backend, through the cache."""
+class LoginThrottle(abc.ABC):
+    """Hook that slows down password guessing, per account and per client.
 
-    def __init__(self, users: UserBackend, cache: CredentialCache):
+    Core only calls it; the package that owns rate limiting sets one on
+    ``registry.authenticator.throttle``. It is consulted only for password
+    checks that miss the credential cache, so a client whose password was
+    verified recently keeps working while guesses at its account are held
+    back.
+    """
+
+    @abc.abstractmethod
+    def check(self, username: str, request: Request | None) -> None:
+        """Raise an HTTP exception (429 or 503 with Retry-After) if checks must wait."""
+
+    @abc.abstractmethod
+    def failed(self, username: str, request: Request | None) -> None:
+        """Record a failed password check for the account and the request's client."""
+
+
+class Authenticator:
+    """Checks username/password pairs against a user backend, through the cache.
+
+    ``recheck_seconds`` (0: every time) is how long the account read for a
+    cached credential is trusted before it is read again; see the module
+    docstring for what that trades away.
+    """
+
+    def __init__(self, users: UserBackend, cache: CredentialCache,
+                 throttle: LoginThrottle | None = None, recheck_seconds: float = 0.0):
         self.users = users
         self.cache = cache
+        self.throttle = throttle
+        self.recheck_seconds = recheck_seconds
 
-    def authenticate(self, username: str, password: str) -> User | None:
+    def authenticate(self, username: str, password: str,
+                     request: Request | None = None) -> User | None:
+        """The enabled account these credentials open, or None.
+
+        ``request`` identifies the client for the login throttle, which may
+        raise an HTTP exception instead of checking the password.
+        """
         cached = self.cache.lookup(username, password)
         if cached is not None:
+            if (self.recheck_seconds > 0 and cached.user is not None
+                    and self.cache.seconds_since_checked(cached) < self.recheck_seconds):
+                return cached.user
             user = self.users.get_user(username)
             if (user is not None and not user.disabled and user.userid == cached.userid
                     and user.credential_version == cached.credential_version):
+                if self.recheck_seconds > 0:
+                    self.cache.confirm(username, password, user)
                 return user
             self.cache.forget(username, password)
+        if self.throttle is not None:
+            self.throttle.check(username, request)
         user = self.users.authenticate(username, password)
         if user is not None:
             self.cache.remember(username, password, user)
+        elif self.throttle is not None:
+            self.throttle.failed(username, request)
         return user
 
 
@@ -145,7 +210,7 @@ def basic_auth(view: Callable) -> Callable:
         username, password = credentials
         if username != request.matchdict.get("username"):
             raise unauthorized()
-        user = request.registry.authenticator.authenticate(username, password)
+        user = request.registry.authenticator.authenticate(username, password, request)
         if user is None:
             raise unauthorized()
         request.user = user

@@ -17,8 +17,9 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -30,6 +31,10 @@ from synccore.exceptions import BackendConflict, BackendError
 
 _engines: dict[tuple, Engine] = {}
 _engines_lock = threading.Lock()
+# SQLite engine -> (lock, seconds): writers of one process queue here, see
+# write_transaction().
+_sqlite_write_gates: weakref.WeakKeyDictionary[Engine, tuple[threading.Lock, float]] = \
+    weakref.WeakKeyDictionary()
 
 # Driver error numbers that mean "another transaction is in the way".
 _MYSQL_CONFLICT_ERRNOS = {1205, 1213}  # lock wait timeout, deadlock
@@ -96,7 +101,10 @@ def _create_sqlite_engine(parsed: sa.URL, pool_size: int, pool_timeout: int,
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if not in_memory:
         directory = os.path.dirname(os.path.abspath(database))
-        os.makedirs(directory, exist_ok=True)
+        # An unusable directory is reported by the first connection, as a
+        # BackendError like any other unreachable database.
+        with suppress(OSError):
+            os.makedirs(directory, exist_ok=True)
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False,
                                                 "timeout": busy_timeout_ms / 1000}}
     if in_memory:
@@ -105,6 +113,7 @@ def _create_sqlite_engine(parsed: sa.URL, pool_size: int, pool_timeout: int,
         options.update(poolclass=sa.pool.QueuePool, pool_size=pool_size,
                        max_overflow=pool_size, pool_timeout=pool_timeout)
     engine = sa.create_engine(parsed, **options)
+    _sqlite_write_gates[engine] = (threading.Lock(), busy_timeout_ms / 1000)
 
     @event.listens_for(engine, "connect")
     def _tune(dbapi_connection, _record):  # pragma: no cover - driver callback
@@ -122,7 +131,8 @@ def _create_sqlite_engine(parsed: sa.URL, pool_size: int, pool_timeout: int,
     @event.listens_for(engine, "begin")
     def _begin(conn):  # pragma: no cover - driver callback
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: see single_statement_reads()
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
@@ -165,12 +175,45 @@ def translate_db_errors(func: F) -> F:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that will write: SQLite takes its write lock up front."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
+    """A transaction that will write: SQLite takes its write lock up front.
+
+    SQLite has one writer at a time, and a writer that finds the database
+    locked polls with growing sleeps (up to tens of milliseconds), long after
+    the lock is free. Writers of one process therefore queue on a lock of
+    their own first, which wakes the next one at once; only writers of other
+    processes still meet SQLite's polling.
+    """
+    gate = _sqlite_write_gates.get(engine)
+    if gate is None:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+        return
+    lock, timeout_seconds = gate
+    if not lock.acquire(timeout=timeout_seconds):
+        raise BackendConflict("another writer kept the database locked")
+    try:
+        with engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            yield conn
+            with conn.begin():
+                yield conn
+    finally:
+        lock.release()
+
+
+def single_statement_reads(engine: Engine) -> Engine:
+    """``engine`` for connections that run one SELECT and nothing else.
+
+    On SQLite such a statement runs without BEGIN and ROLLBACK around it: a
+    single statement reads one consistent snapshot by itself, and the two
+    extra round trips cost as much as the query. Other engines are returned
+    unchanged. Never use it for writes or for several related reads.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(sqlite_begin=None)
 
 
 @contextmanager

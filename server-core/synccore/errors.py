@@ -11,13 +11,20 @@ import json
 import logging
 import uuid
 
-from pyramid.httpexceptions import HTTPBadRequest, HTTPServiceUnavailable
+from pyramid.httpexceptions import (
+    HTTPBadRequest,
+    HTTPException,
+    HTTPServiceUnavailable,
+    HTTPTooManyRequests,
+)
 from pyramid.response import Response
 
 logger = logging.getLogger("synccore.errors")
 
 
 class ErrorCode(enum.IntEnum):
+    # Storage 1.5 sends 0 as the generic body of 401, 404, 405, 412 and conflicts.
+    UNKNOWN_ERROR = 0
     ILLEGAL_METHOD = 1
     INVALID_CAPTCHA = 2
     INVALID_USERNAME = 3
@@ -78,6 +85,20 @@ def crash_response(status: int, crash_id: str, retry_after: int | None = None) -
 def service_unavailable(reason: str, retry_after: int) -> HTTPServiceUnavailable:
     response = HTTPServiceUnavailable(body_template=f"server issue: {reason}",
                                       explanation="")
+    response.headers["Retry-After"] = str(retry_after)
+    response.headers["X-Weave-Backoff"] = str(retry_after)
+    return response
+
+
+def too_many_requests(retry_after: int, status: int = 429) -> HTTPException:
+    """Refuse a rate-limited request: 429, or 503 (the backoff 1.1 clients obey).
+
+    Both carry ``Retry-After`` and ``X-Weave-Backoff`` so every client
+    generation knows how long to wait.
+    """
+    if status == 503:
+        return service_unavailable("too many requests", retry_after)
+    response = HTTPTooManyRequests(body_template="too many requests", explanation="")
     response.headers["Retry-After"] = str(retry_after)
     response.headers["X-Weave-Backoff"] = str(retry_after)
     return response

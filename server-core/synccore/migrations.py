@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
+
+from synccore.db import translate_error
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,15 @@ def alembic_config(migrations: MigrationSet, engine: Engine) -> Config:
 
 
 def upgrade(migrations: MigrationSet, engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(migrations, engine), revision)
+    """Bring the package's tables to ``revision``.
+
+    An unreachable or failing database raises BackendError like every other
+    backend call, so start-up and the admin console report it the same way.
+    """
+    try:
+        command.upgrade(alembic_config(migrations, engine), revision)
+    except sa.exc.SQLAlchemyError as exc:
+        raise translate_error(exc) from exc
 
 
 def run_env(context) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from pyramid.httpexceptions import HTTPException
+from pyramid.exceptions import URLDecodeError
+from pyramid.httpexceptions import HTTPException, HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 
@@ -25,9 +26,11 @@ def timestamp_tween_factory(handler, registry):
 
     def timestamp_tween(request: Request) -> Response:
         request.timestamp = now_centis()
-        path = request.path_info
+        # The raw WSGI path (bytes as latin-1): decoding it here would crash
+        # on percent-encoded bytes that are not UTF-8 before any error view.
+        path = request.environ.get("PATH_INFO", "")
         if len(path) > 1 and path.endswith("/"):
-            request.path_info = path.rstrip("/") or "/"
+            request.environ["PATH_INFO"] = path.rstrip("/") or "/"
         response = handler(request)
         headers = response.headers
         if "X-Weave-Timestamp" not in headers:
@@ -39,6 +42,16 @@ def timestamp_tween_factory(handler, registry):
     return timestamp_tween
 
 
+def _raw_path(request: Request) -> str:
+    """The path for log lines, without decoding (it may not be UTF-8)."""
+    return request.environ.get("SCRIPT_NAME", "") + request.environ.get("PATH_INFO", "")
+
+
+def undecodable_path_view(exc: URLDecodeError, request: Request) -> Response:
+    """A path whose percent-encoded bytes are not UTF-8 names no resource: 404."""
+    return HTTPNotFound()
+
+
 def backend_error_view(exc: BackendError, request: Request) -> Response:
     """503 with Retry-After; the details go to the log under a crash id."""
     settings = request.registry.settings
@@ -46,11 +59,11 @@ def backend_error_view(exc: BackendError, request: Request) -> Response:
     if isinstance(exc, BackendConflict):
         retry_after = settings["server.conflict_retry_after_seconds"]
         logger.warning("conflict %s on %s %s: %s", crash_id, request.method,
-                       request.path, exc)
+                       _raw_path(request), exc)
     else:
         retry_after = settings["server.retry_after_seconds"]
         logger.error("backend failure %s on %s %s: %s", crash_id, request.method,
-                     request.path, exc, exc_info=exc)
+                     _raw_path(request), exc, exc_info=exc)
     response = crash_response(503, crash_id, retry_after)
     response.headers["X-Weave-Backoff"] = str(retry_after)
     return response
@@ -61,6 +74,6 @@ def unexpected_error_view(exc: Exception, request: Request) -> Response:
     if isinstance(exc, HTTPException):
         return exc
     crash_id = new_crash_id()
-    logger.error("unexpected error %s on %s %s", crash_id, request.method, request.path,
+    logger.error("unexpected error %s on %s %s", crash_id, request.method, _raw_path(request),
                  exc_info=exc)
     return crash_response(500, crash_id)

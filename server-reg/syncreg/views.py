@@ -1,25 +1,32 @@
-"""User API 1.0 views."""
+"""User API 1.0 routes (``/user/{1.0|1}/<username>/...`` and the captcha page)."""
 from __future__ import annotations
 
-from pyramid.request import Request
 from pyramid.config import Configurator
-from pyramid.response import Response
 
-USER_PREFIX = r"/user/{version:1\.0|1}/{username:[A-Za-z0-9._-]+}"
+from syncreg.userapi.account import account_exists, change_email, create_account, remove_account
+from syncreg.userapi.captcha import captcha_html
+from syncreg.userapi.common import USER_PREFIX, method_not_allowed
+from syncreg.userapi.node import node_weave
+from syncreg.userapi.password import cancel_reset, change_password, request_reset
 
-
-def node_url(request: Request) -> str:
-    settings = request.registry.settings
-    node = settings["reg.fallback_node"] or settings["server.public_url"]
-    return node if node.endswith("/") else node + "/"
-
-
-def node_weave(request: Request) -> Response:
-    """The storage node for the user, as plain text."""
-    return Response(body=node_url(request).encode("utf-8"), content_type="text/plain",
-                    charset=None)
+ROUTES = {
+    "user.account": ("", {"GET": account_exists, "PUT": create_account,
+                          "DELETE": remove_account}),
+    "user.node_weave": ("/node/weave", {"GET": node_weave}),
+    "user.password": ("/password", {"POST": change_password}),
+    "user.password_reset": ("/password_reset", {"GET": request_reset,
+                                                "DELETE": cancel_reset}),
+    "user.email": ("/email", {"POST": change_email}),
+}
 
 
 def includeme(config: Configurator) -> None:
-    config.add_route("user.node_weave", USER_PREFIX + "/node/weave")
-    config.add_view(node_weave, route_name="user.node_weave", request_method="GET")
+    for route_name, (path, views) in ROUTES.items():
+        config.add_route(route_name, USER_PREFIX + path)
+        for method, view in views.items():
+            config.add_view(view, route_name=route_name, request_method=method)
+        config.add_view(method_not_allowed, route_name=route_name)
+    config.add_route("misc.captcha_html", r"/misc/{version:1\.0|1}/captcha_html")
+    config.add_view(captcha_html, route_name="misc.captcha_html",
+                    request_method=("GET", "POST"))
+    config.add_view(method_not_allowed, route_name="misc.captcha_html")

@@ -8,6 +8,7 @@ from pyramid.request import Request
 
 from synccore.errors import ErrorCode, ProtocolError, bad_parameter
 from synccore.timestamps import parse_centis
+from syncstorage.formats import kilobytes_text
 
 MAX_COLLECTION_LENGTH = 32
 
@@ -18,9 +19,11 @@ def if_unmodified_since(request: Request) -> int | None:
     if value is None:
         return None
     try:
-        return parse_centis(value)
+        centis = parse_centis(value)
     except ValueError:
         raise bad_parameter("X-If-Unmodified-Since") from None
+    # Collection timestamps are positive: a negative value means the same as 0.
+    return max(centis, 0)
 
 
 def collection_view(view: Callable) -> Callable:
@@ -51,7 +54,7 @@ def body_size_limit(view: Callable) -> Callable:
     return wrapper
 
 
-def quota_remaining_bytes(request: Request) -> int | None:
+def quota_remaining_bytes(request: Request) -> float | None:
     """Bytes left under the quota before this request, or None without quotas."""
     quota_kb = request.registry.settings["storage.quota_kb"]
     if not quota_kb:
@@ -71,4 +74,4 @@ def check_quota(request: Request) -> None:
 def add_quota_header(request: Request, response) -> None:
     remaining = getattr(request, "quota_remaining", None)
     if remaining is not None and remaining <= 1024 * 1024:
-        response.headers["X-Weave-Quota-Remaining"] = repr(remaining / 1024)
+        response.headers["X-Weave-Quota-Remaining"] = kilobytes_text(remaining / 1024)

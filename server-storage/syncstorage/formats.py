@@ -44,6 +44,12 @@ def timestamp_map_json(stamps: Mapping[str, int]) -> str:
                           for name, value in stamps.items()) + "}"
 
 
+def kilobytes_text(kilobytes: float) -> str:
+    """``0.0765625``, ``1024.0``: plain decimal, never an exponent or float noise."""
+    text = f"{kilobytes:.10f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
 def json_response(body: str, records: int | None = None, status: int = 200) -> Response:
     response = Response(status=status, body=body.encode("utf-8"), content_type=JSON,
                         charset=None)
@@ -113,3 +119,28 @@ def _length_prefixed(data: bytes) -> bytes:
 
 def id_items(ids: Iterable[str]) -> list[str]:
     return [_dumps(item) for item in ids]
+
+
+def bso_json(record: Record) -> str:
+    """A Storage 1.5 BSO: ``id``, ``modified``, ``sortindex`` when set, ``payload``.
+
+    Never ``ttl`` or the 1.1-only fields; a payload is always present.
+    """
+    parts = ['{"id":', _dumps(record.id)]
+    if record.modified is not None:
+        parts += [',"modified":', format_centis(record.modified)]
+    if record.sortindex is not None:
+        parts += [',"sortindex":', str(record.sortindex)]
+    parts += [',"payload":', _dumps(record.payload or ""), "}"]
+    return "".join(parts)
+
+
+def negotiate_listing(accept_header: str | None) -> str | None:
+    """JSON or newlines for a Storage 1.5 listing; None when neither is acceptable (406)."""
+    if not accept_header or not accept_header.strip():
+        return JSON
+    quality = _accept_quality(accept_header)
+    json_quality, newlines_quality = quality.get(JSON, 0.0), quality.get(NEWLINES, 0.0)
+    if json_quality <= 0 and newlines_quality <= 0:
+        return None
+    return NEWLINES if newlines_quality > json_quality else JSON

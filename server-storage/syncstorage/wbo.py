@@ -7,6 +7,7 @@ failure reason, using the exact reason strings clients see in a batch's
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ from syncstorage.storage import RecordWrite
 MAX_ID_LENGTH = 64
 MAX_SORTINDEX = 999_999_999
 MAX_TTL_SECONDS = 31_536_000
+# Lone UTF-16 surrogates: JSON can spell them (``"\\ud800"``), UTF-8 cannot.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,16 @@ class InvalidWBO(ValueError):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+def storable_text(text: str) -> bool:
+    """Whether every engine can store ``text`` as it is.
+
+    Lone surrogates have no UTF-8 form, and PostgreSQL text cannot hold
+    U+0000; both are refused on every engine so behaviour never depends on
+    the database. No Sync client sends either.
+    """
+    return "\x00" not in text and not _SURROGATE.search(text)
 
 
 def has_nested_values(obj: dict) -> bool:
@@ -44,7 +57,7 @@ def _identifier(value: Any, field: str) -> str | None:
         text = str(value)
     else:
         raise InvalidWBO(f"invalid {field}")
-    if len(text) > MAX_ID_LENGTH:
+    if len(text) > MAX_ID_LENGTH or not storable_text(text):
         raise InvalidWBO(f"invalid {field}")
     return text
 
@@ -99,7 +112,7 @@ def parse_wbo(obj: Any, record_id: str, limits: Limits = Limits()) -> RecordWrit
             raise InvalidWBO("invalid sortindex")
     payload = obj.get("payload")
     if payload is not None:
-        if not isinstance(payload, str):
+        if not isinstance(payload, str) or not storable_text(payload):
             raise InvalidWBO("payload not a string")
         if len(payload) > limits.max_payload_bytes // 4 and \
                 len(payload.encode("utf-8")) > limits.max_payload_bytes:

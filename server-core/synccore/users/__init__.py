@@ -26,6 +26,14 @@ class UserNotFound(Exception):
     """No such user."""
 
 
+class InvalidEmail(ValueError):  # noqa: N818 - named like its siblings
+    """The store cannot hold this e-mail address (an LDAP ``mail`` is ASCII only).
+
+    ``create_user`` and ``set_email`` may raise it for an address that passed
+    the protocol's syntax check; the account is left unchanged.
+    """
+
+
 @dataclass(frozen=True)
 class User:
     userid: int

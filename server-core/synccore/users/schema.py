@@ -13,5 +13,5 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.BigInteger, nullable=False),
-    mysql_engine="InnoDB", mysql_charset="utf8mb4",
+    mysql_engine="InnoDB", mysql_charset="utf8mb4", sqlite_autoincrement=True,
 )

@@ -9,11 +9,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from synccore.db import get_engine, ping, translate_db_errors
+from synccore.db import (
+    get_engine,
+    ping,
+    single_statement_reads,
+    translate_db_errors,
+    write_transaction,
+)
 from synccore.migrations import MigrationSet, upgrade
 from synccore.passwords import HashingParameters, PasswordHashing
 from synccore.users import User, UserBackend, UserExists, UserNotFound
 from synccore.users.schema import users
+
+# Built once: every authenticated request looks its account up, and building
+# a statement (and its cache key) costs several times more than running it.
+_BY_USERNAME = sa.select(users).where(users.c.username == sa.bindparam("username"))
+_BY_USERNAME_FOR_UPDATE = _BY_USERNAME.with_for_update()
 
 MIGRATIONS = MigrationSet(name="users", script_location="synccore.users:migrations",
                           version_table="alembic_version_users")
@@ -32,6 +43,7 @@ def _row_to_user(row: Any) -> User:
 class SQLUserBackend(UserBackend):
     def __init__(self, engine: Engine, hashing: PasswordHashing | None = None):
         self.engine = engine
+        self._reads = single_statement_reads(engine)
         self.hashing = hashing or PasswordHashing()
 
     def upgrade_schema(self) -> None:
@@ -55,9 +67,21 @@ class SQLUserBackend(UserBackend):
         with self.engine.connect() as conn:
             return conn.execute(sa.select(users).where(where)).first()
 
+    @staticmethod
+    def _named(conn, username: str, for_update: bool = False) -> Any:
+        """The row called exactly ``username``, or None.
+
+        MySQL/MariaDB ``=`` ignores trailing spaces even under a binary
+        collation ('alice ' = 'alice'), so the name is checked again here.
+        """
+        query = _BY_USERNAME_FOR_UPDATE if for_update else _BY_USERNAME
+        row = conn.execute(query, {"username": username}).first()
+        return row if row is not None and row.username == username else None
+
     @translate_db_errors
     def get_user(self, username: str) -> User | None:
-        row = self._select_one(users.c.username == username)
+        with self._reads.connect() as conn:
+            row = self._named(conn, username)
         return _row_to_user(row) if row is not None else None
 
     @translate_db_errors
@@ -67,7 +91,8 @@ class SQLUserBackend(UserBackend):
 
     @translate_db_errors
     def authenticate(self, username: str, password: str) -> User | None:
-        row = self._select_one(users.c.username == username)
+        with self.engine.connect() as conn:
+            row = self._named(conn, username)
         if row is None:
             # Spend the same time as a real check so timing does not reveal
             # which usernames exist.
@@ -77,15 +102,15 @@ class SQLUserBackend(UserBackend):
             return None
         if self.hashing.needs_rehash(row.password_hash):
             self._update(username, password_hash=self.hashing.hash(password))
-            row = self._select_one(users.c.username == username)
+            row = self._select_one(users.c.userid == row.userid)
         return _row_to_user(row)
 
     def _update(self, username: str, **values: Any) -> None:
-        with self.engine.begin() as conn:
-            result = conn.execute(users.update().where(users.c.username == username)
-                                  .values(**values))
-        if result.rowcount == 0:
-            raise UserNotFound(username)
+        with write_transaction(self.engine) as conn:
+            row = self._named(conn, username, for_update=True)
+            if row is None:
+                raise UserNotFound(username)
+            conn.execute(users.update().where(users.c.userid == row.userid).values(**values))
 
     @translate_db_errors
     def set_password(self, username: str, password: str) -> None:
@@ -101,10 +126,11 @@ class SQLUserBackend(UserBackend):
 
     @translate_db_errors
     def delete_user(self, username: str) -> None:
-        with self.engine.begin() as conn:
-            result = conn.execute(users.delete().where(users.c.username == username))
-        if result.rowcount == 0:
-            raise UserNotFound(username)
+        with write_transaction(self.engine) as conn:
+            row = self._named(conn, username, for_update=True)
+            if row is None:
+                raise UserNotFound(username)
+            conn.execute(users.delete().where(users.c.userid == row.userid))
 
     @translate_db_errors
     def iter_users(self) -> Iterator[User]:

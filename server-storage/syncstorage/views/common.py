@@ -13,9 +13,14 @@ from syncstorage.storage import CollectionModified
 def parse_json_body(request: Request) -> Any:
     """The decoded JSON body; 400 code 6 (or 412) if it is not UTF-8 JSON."""
     try:
-        return json.loads(request.body.decode("utf-8"))
+        return json.loads(request.body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise reject(request, ErrorCode.JSON_PARSE_FAILURE) from None
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are JavaScript, not JSON.
+    raise ValueError(f"{name} is not JSON")
 
 
 def check_precondition(request: Request) -> None:

@@ -14,10 +14,11 @@ from syncstorage.decorators import add_quota_header, body_size_limit, check_quot
     collection_view
 from syncstorage.formats import id_items, json_response, listing_response, negotiate, \
     record_json, timestamp_map_json
-from syncstorage.params import parse_selection, selects_everything, wants_full
+from syncstorage.params import parse_selection, query_params, selects_everything, wants_full
 from syncstorage.storage import ItemFilter
 from syncstorage.views.common import check_precondition, parse_json_body, reject
-from syncstorage.wbo import InvalidWBO, Limits, has_nested_values, parse_wbo, record_id_of
+from syncstorage.wbo import InvalidWBO, Limits, has_nested_values, parse_wbo, record_id_of, \
+    storable_text
 
 PREFIX = r"/{version:1\.1|1\.0|1}/{username:[A-Za-z0-9._-]+}"
 NAME = r"[A-Za-z0-9._-]+"
@@ -48,15 +49,18 @@ def info_collection_usage(request: Request) -> Response:
 def info_quota(request: Request) -> Response:
     used = request.registry.storage.total_bytes(request.user.userid, request.timestamp)
     quota_kb = request.registry.settings["storage.quota_kb"] or None
+    if quota_kb is not None and quota_kb == int(quota_kb):
+        quota_kb = int(quota_kb)  # 5120, not 5120.0
     return json_response(json.dumps([used / 1024, quota_kb]))
 
 
 # -- collections ---------------------------------------------------------------
 
 def get_collection(request: Request) -> Response:
-    selection = parse_selection(request.GET)
+    params = query_params(request)
+    selection = parse_selection(params)
     storage, userid = request.registry.storage, request.user.userid
-    if wants_full(request.GET):
+    if wants_full(params):
         records = storage.get_records(userid, request.collection, selection, request.timestamp)
         items = [record_json(record) for record in records]
     else:
@@ -73,7 +77,7 @@ def post_collection(request: Request) -> Response:
         raise reject(request, ErrorCode.INVALID_WBO)
     accepted, success, failed = _triage_batch(request, body)
     if accepted:
-        check_quota(request)
+        _check_quota_after_precondition(request)
         request.registry.storage.write_records(
             request.user.userid, request.collection, accepted, request.timestamp,
             if_unmodified_since=request.if_unmodified_since)
@@ -84,6 +88,14 @@ def post_collection(request: Request) -> Response:
     response = json_response(body_text)
     add_quota_header(request, response)
     return response
+
+
+def _check_quota_after_precondition(request: Request) -> None:
+    """The quota check of a POST, which ranks after its 412 (ST-B1, ST-B6)."""
+    try:
+        check_quota(request)
+    except ProtocolError:
+        raise reject(request, ErrorCode.OVER_QUOTA) from None
 
 
 def _triage_batch(request: Request, items: list) -> tuple[list, list[str], dict]:
@@ -125,7 +137,7 @@ def _triage_batch(request: Request, items: list) -> tuple[list, list[str], dict]
 
 
 def delete_collection(request: Request) -> Response:
-    selection = parse_selection(request.GET)
+    selection = parse_selection(query_params(request))
     request.registry.storage.delete_records(
         request.user.userid, request.collection,
         None if selects_everything(selection) else selection, request.timestamp,
@@ -136,8 +148,10 @@ def delete_collection(request: Request) -> Response:
 # -- items ---------------------------------------------------------------------
 
 def get_item(request: Request) -> Response:
+    record_id = request.matchdict["item"]
     record = request.registry.storage.get_record(
-        request.user.userid, request.collection, request.matchdict["item"], request.timestamp)
+        request.user.userid, request.collection, record_id, request.timestamp) \
+        if storable_text(record_id) else None
     if record is None:
         raise HTTPNotFound()
     return json_response(record_json(record))
@@ -156,12 +170,12 @@ def _put_one(request: Request, record_id, body, *, from_body: bool) -> Response:
                 or "/" in str(record_id):
             raise reject(request, ErrorCode.INVALID_WBO)
         record_id = str(record_id)
-        check_quota(request)
+        _check_quota_after_precondition(request)
     try:
         record = parse_wbo(body, record_id, _limits(request))
     except InvalidWBO:
         raise reject(request, ErrorCode.INVALID_WBO) from None
-    if len(record_id) > 64:
+    if len(record_id) > 64 or not storable_text(record_id):
         raise reject(request, ErrorCode.INVALID_WBO)
     modified = request.registry.storage.write_records(
         request.user.userid, request.collection, [record], request.timestamp,
@@ -172,9 +186,11 @@ def _put_one(request: Request, record_id, body, *, from_body: bool) -> Response:
 
 
 def delete_item(request: Request) -> Response:
+    record_id = request.matchdict["item"]
+    # An id no record can have still deletes nothing with a 200 (ST-DI2).
+    ids = (record_id,) if storable_text(record_id) else ()
     request.registry.storage.delete_records(
-        request.user.userid, request.collection,
-        ItemFilter(ids=(request.matchdict["item"],)), request.timestamp,
+        request.user.userid, request.collection, ItemFilter(ids=ids), request.timestamp,
         if_unmodified_since=request.if_unmodified_since)
     return json_response(format_centis(request.timestamp))
 

@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("userid", name="pk_users"),
         sa.UniqueConstraint("username", name="uq_users_username"),
-        mysql_engine="InnoDB", mysql_charset="utf8mb4",
+        mysql_engine="InnoDB", mysql_charset="utf8mb4", sqlite_autoincrement=True,
     )
 
 

@@ -1,0 +1,158 @@
+"""What one simulated sync session does, and how its answers are checked.
+
+Two scenarios:
+
+* ``sync-mix``: a desktop client's periodic sync. GET info/collections and
+  storage/meta/global, then 0-4 fetches of changed collections
+  (``?newer=<last sync>&full=1``), 0-4 uploads of 10 records of about 1 KB,
+  and now and then the deletion of one record.
+* ``4-request``: GET info/collections, POST 10 records of about 1 KB, GET
+  ``?newer=<before>&full=1`` (which must return them) and GET one of them.
+
+Record ids are random, so a client knows exactly which records it created
+and deleted; ``verify_stored`` reads a sample back at the end.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import random
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from syncserver.bench.client import RequestFailedError, SyncClient
+
+COLLECTIONS = ("bookmarks", "history", "forms", "passwords", "prefs", "tabs", "clients")
+BATCH_RECORDS = 10
+DELETE_PROBABILITY = 0.2
+# Records of each collection a client remembers for deletion and read-back.
+TRACKED_PER_COLLECTION = 40
+VERIFY_SAMPLE = 20
+
+
+def encrypted_payload(rng: random.Random) -> str:
+    """About 1 KB shaped like a Sync payload: an encrypted JSON envelope."""
+    ciphertext = base64.b64encode(rng.randbytes(720)).decode("ascii")
+    iv = base64.b64encode(rng.randbytes(16)).decode("ascii")
+    return json.dumps({"ciphertext": ciphertext, "IV": iv, "hmac": rng.randbytes(32).hex()})
+
+
+def new_id(rng: random.Random) -> str:
+    return base64.urlsafe_b64encode(rng.randbytes(9)).decode("ascii")
+
+
+@dataclass
+class ClientState:
+    """What one simulated device remembers between its sessions."""
+    rng: random.Random
+    last_seen: dict[str, float] = field(default_factory=dict)
+    # collection -> record id -> payload, newest last.
+    tracked: dict[str, OrderedDict[str, str]] = field(default_factory=dict)
+    deleted: list[tuple[str, str]] = field(default_factory=list)
+    inserted_count: int = 0
+    deleted_count: int = 0
+
+    def track(self, collection: str, records: dict[str, str]) -> None:
+        known = self.tracked.setdefault(collection, OrderedDict())
+        known.update(records)
+        while len(known) > TRACKED_PER_COLLECTION:
+            known.popitem(last=False)
+
+
+def stamp(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def post_batch(client: SyncClient, state: ClientState, collection: str) -> tuple[float, dict]:
+    """POST ``BATCH_RECORDS`` new records; their ``modified`` and payloads by id."""
+    rng = state.rng
+    records = {new_id(rng): encrypted_payload(rng) for _ in range(BATCH_RECORDS)}
+    body = json.dumps([{"id": record_id, "sortindex": rng.randrange(1000), "payload": payload}
+                       for record_id, payload in records.items()]).encode("utf-8")
+    answer = client.request("POST", f"/storage/{collection}", body).json()
+    client.check(sorted(answer.get("success", [])) == sorted(records)
+                 and not answer.get("failed"), f"POST {collection}: {answer!r:.200}")
+    state.track(collection, records)
+    state.inserted_count += len(records)
+    return float(answer["modified"]), records
+
+
+def start(client: SyncClient, state: ClientState) -> None:
+    """A device that has synced before: it knows every collection's timestamp."""
+    state.last_seen.update(client.request("GET", "/info/collections").json())
+
+
+def sync_mix(client: SyncClient, state: ClientState) -> None:
+    rng = state.rng
+    stamps = client.request("GET", "/info/collections").json()
+    client.request("GET", "/storage/meta/global")
+    for collection in rng.sample(COLLECTIONS, rng.randint(0, 4)):
+        since = state.last_seen.get(collection, 0.0)
+        items = client.request("GET", f"/storage/{collection}?newer={stamp(since)}&full=1")
+        client.check(isinstance(items.json(), list), f"GET {collection}: not a list")
+        state.last_seen[collection] = stamps.get(collection, since)
+    for _ in range(rng.randint(0, 4)):
+        post_batch(client, state, rng.choice(COLLECTIONS))
+    if rng.random() < DELETE_PROBABILITY:
+        candidates = [name for name in COLLECTIONS if state.tracked.get(name)]
+        if candidates:
+            collection = rng.choice(candidates)
+            record_id = next(iter(state.tracked[collection]))
+            client.request("DELETE", f"/storage/{collection}/{record_id}")
+            del state.tracked[collection][record_id]
+            state.deleted.append((collection, record_id))
+            del state.deleted[:-VERIFY_SAMPLE]
+            state.deleted_count += 1
+
+
+def four_requests(client: SyncClient, state: ClientState) -> None:
+    rng = state.rng
+    collection = rng.choice(COLLECTIONS)
+    before = client.request("GET", "/info/collections").json().get(collection, 0.0)
+    modified, records = post_batch(client, state, collection)
+    # 1.1 allows two writes in one 10 ms tick to share a timestamp, so ask
+    # for everything after the tick before this write at the latest.
+    since = min(before, modified - 0.01)
+    items = client.request("GET", f"/storage/{collection}?newer={stamp(since)}&full=1").json()
+    returned = {item["id"]: item.get("payload") for item in items}
+    client.check(all(returned.get(record_id) == payload for record_id, payload in records.items()),
+                 f"GET {collection}?newer: {len(records)} records written, "
+                 f"{sum(record_id in returned for record_id in records)} returned")
+    record_id = rng.choice(list(records))
+    item = client.request("GET", f"/storage/{collection}/{record_id}").json()
+    client.check(item.get("payload") == records[record_id], f"GET {collection}/{record_id}")
+
+
+SCENARIOS: dict[str, Callable[[SyncClient, ClientState], None]] = {
+    "sync-mix": sync_mix,
+    "4-request": four_requests,
+}
+
+
+def verify_stored(client: SyncClient, state: ClientState) -> int:
+    """Read back a sample of the records written and deleted; return how many were checked."""
+    written = [(collection, record_id, payload)
+               for collection, records in state.tracked.items()
+               for record_id, payload in records.items()]
+    checked = 0
+    for collection, record_id, payload in state.rng.sample(
+            written, min(VERIFY_SAMPLE, len(written))):
+        try:
+            item = client.request("GET", f"/storage/{collection}/{record_id}").json()
+            client.check(item.get("payload") == payload,
+                         f"stored {collection}/{record_id} differs")
+        except RequestFailedError:
+            pass
+        checked += 1
+    for collection, record_id in state.deleted:
+        with contextlib.suppress(RequestFailedError):
+            client.request("GET", f"/storage/{collection}/{record_id}", expect=(404,))
+        checked += 1
+    return checked
+
+
+def seed() -> int:
+    return int.from_bytes(os.urandom(4), "big")
