@@ -3,7 +3,8 @@
 ``database_url`` runs a test once per database engine (SQLite, MySQL,
 PostgreSQL), each on a database of its own created for this run; tables are
 emptied between tests. See ``synccore.testing`` for the environment
-variables that enable MySQL and PostgreSQL.
+variables that enable MySQL and PostgreSQL. ``slapd`` and ``private_slapd``
+(a real OpenLDAP server) come from ``synccore.users.slapd_fixtures``.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 from synccore.testing import DATABASE_ENGINES, EngineUnavailable, database_server_url, \
     empty_all_tables, make_settings, make_test_app, require_all_engines, temporary_database
+
+pytest_plugins = ["synccore.users.slapd_fixtures"]
 
 
 @pytest.fixture(scope="session")

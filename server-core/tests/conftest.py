@@ -1,37 +1,4 @@
-"""Fixtures for the LDAP user store: real slapd servers on loopback ports.
-
-The tests need OpenLDAP's server (Debian: ``slapd ldap-utils``). Without it
-they skip with that reason, unless ``SYNC_TEST_REQUIRE_ALL_ENGINES=1``
-(CI), which makes them fail instead.
-"""
-from __future__ import annotations
-
-from collections.abc import Iterator
-
-import pytest
-from synccore.testing import require_all_engines
-from synccore.users.slapd import SlapdServer, SlapdTools, SlapdUnavailableError, find_slapd
-
-
-@pytest.fixture(scope="session")
-def slapd_tools() -> SlapdTools:
-    try:
-        return find_slapd()
-    except SlapdUnavailableError as exc:
-        if require_all_engines():
-            pytest.fail(f"LDAP tests cannot run: {exc}")
-        pytest.skip(f"LDAP tests need OpenLDAP: {exc}")
-
-
-@pytest.fixture(scope="session")
-def slapd(slapd_tools, tmp_path_factory) -> Iterator[SlapdServer]:
-    """One server for the session; each test keeps its accounts in its own subtree."""
-    with SlapdServer(tmp_path_factory.mktemp("slapd"), tools=slapd_tools) as server:
-        yield server
-
-
-@pytest.fixture
-def private_slapd(slapd_tools, tmp_path) -> Iterator[SlapdServer]:
-    """A server of the test's own, which it may stop, restart or freeze."""
-    with SlapdServer(tmp_path / "slapd", tools=slapd_tools) as server:
-        yield server
+"""The LDAP user-store tests run real slapd servers on loopback ports: the
+``slapd_tools``, ``slapd`` and ``private_slapd`` fixtures come from the
+``synccore.users.slapd_fixtures`` plugin, registered by the top-level
+``conftest.py`` for every package's tests."""

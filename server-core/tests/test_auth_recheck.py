@@ -3,6 +3,7 @@ for a while, on the real SQL user store of every engine."""
 from __future__ import annotations
 
 import pytest
+
 from synccore.auth import Authenticator, CredentialCache
 from synccore.db import get_engine
 from synccore.passwords import HashingParameters, PasswordHashing

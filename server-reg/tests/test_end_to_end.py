@@ -1,6 +1,8 @@
-"""A Sync 1.1 account's whole life through the composed application, on every engine:
-sign-up from an e-mail address, node lookup, syncing, a password reset by mail,
-and deletion (US-PUT, US-NODE, US-PR, US-RM*, US-PW2, US-WR6, US-DEL2)."""
+"""A Sync 1.1 account's whole life through the composed application, with the
+accounts in SQL (every engine) and in a real slapd: sign-up from an e-mail
+address, node lookup, syncing over the same URL space (US-R4), a password reset
+by mail, and deletion (US-PUT, US-NODE, US-PR, US-RM*, US-PW2, US-PW4, US-WR6,
+US-DEL2)."""
 from __future__ import annotations
 
 import json
@@ -8,6 +10,7 @@ import logging
 from urllib.parse import urlsplit
 
 from synccore.testing import basic_auth, make_settings, make_test_app
+from synccore.users.ldap import LDAPUserBackend
 from syncreg.nodes import SYNC_11
 from syncreg.rules import client_username
 from syncreg.testing import TEST_PUBLIC_URL
@@ -18,10 +21,29 @@ NEW_PASSWORD = "mynewpassword"
 
 
 def test_account_life(database_url, smtp_server, caplog):
-    caplog.set_level(logging.DEBUG)
     # Production-like: strict usernames (the default) and a node to assign.
     app = make_test_app(make_settings(database_url, **smtp_server.settings(),
                                       **{"server.public_url": TEST_PUBLIC_URL}))
+    live_an_account(app, smtp_server, caplog)
+
+
+def test_account_life_in_ldap(slapd, make_ldap_app, smtp_server, caplog):
+    """The same life with the accounts in a directory: every step reads or
+    writes the account's entry there."""
+    app = make_ldap_app(slapd)
+    users = app.app.registry.users
+    assert isinstance(users, LDAPUserBackend)
+    first_id = live_an_account(app, smtp_server, caplog)
+    # The name registered again is a new entry with the mailed-to address.
+    username = client_username(EMAIL)
+    entry = f"uid={username},{users.layout.users_base_dn}"
+    assert slapd.read_attribute(entry, "mail") == [EMAIL.encode()]
+    assert users.get_user(username).userid != first_id
+
+
+def live_an_account(app, smtp_server, caplog) -> int:
+    """Walks one account through its life; returns the numeric id it had."""
+    caplog.set_level(logging.DEBUG)
     app.app.registry.nodes.add_node(SYNC_11, TEST_PUBLIC_URL, 100)
 
     # Firefox derives the username from the address and checks it is free.
@@ -31,6 +53,7 @@ def test_account_life(database_url, smtp_server, caplog):
     created = app.put(user_url, json.dumps({"email": EMAIL, "password": PASSWORD}))
     assert created.text == username
     assert app.get(user_url).text == "1"
+    userid = app.app.registry.users.get_user(username).userid
 
     # It asks for its storage node and syncs a record there.
     node = app.get(user_url + "/node/weave").text
@@ -61,7 +84,10 @@ def test_account_life(database_url, smtp_server, caplog):
     assert app.get(f"{storage}/bookmarks/bookmark1", headers=auth).json["id"] == "bookmark1"
 
     # Deleting the account removes its data: the same name starts empty.
+    stored = app.app.registry.storage
+    assert stored.collection_timestamps(userid) != {}
     assert app.delete(user_url, headers=auth).text == "1"
+    assert stored.collection_timestamps(userid) == {}
     assert app.get(user_url).text == "0"
     app.get(f"/1.1/{username}/info/collections", headers=auth, status=401)
     app.put(user_url, json.dumps({"email": EMAIL, "password": NEW_PASSWORD}))
@@ -73,3 +99,4 @@ def test_account_life(database_url, smtp_server, caplog):
     assert "password reset mail sent" in logged
     for secret in (PASSWORD, NEW_PASSWORD, query["key"]):
         assert secret not in logged
+    return userid

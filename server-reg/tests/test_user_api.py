@@ -475,11 +475,15 @@ def test_change_email_checks_the_address(reg_app, body):
 
 
 def test_change_email_needs_credentials(reg_app):
-    """US-EM1."""
+    """US-EM1 / US-R5: none, wrong or another account's credentials are 401."""
     create(reg_app, "alice")
+    create(reg_app, "bob")
     reg_app.post("/user/1.0/alice/email", b"new@email.com", status=401)
     reg_app.post("/user/1.0/alice/email", b"new@email.com",
                  headers=basic_auth("alice", "wrong password"), status=401)
+    reg_app.post("/user/1.0/alice/email", b"new@email.com",
+                 headers=basic_auth("bob", PASSWORD), status=401)
+    assert registry(reg_app).users.get_user("alice").email == "someone@example.com"
 
 
 # -- US-CAP ----------------------------------------------------------------------

@@ -62,6 +62,8 @@ def parse_bso(obj: Any, record_id: str, max_payload_bytes: int) -> RecordWrite:
             size = len(payload.encode("utf-8"))
         except UnicodeEncodeError:  # a lone surrogate escaped in the JSON
             raise InvalidBSOError("payload not valid unicode") from None
+        if "\x00" in payload:  # PostgreSQL text cannot hold U+0000
+            raise InvalidBSOError("payload not valid unicode")
         if size > max_payload_bytes:
             raise InvalidBSOError("payload too large")
     ttl = obj.get("ttl")

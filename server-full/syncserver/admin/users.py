@@ -6,9 +6,9 @@ import getpass
 import re
 import sys
 
-from synccore.users import UserExists
+from synccore.users import InvalidEmail, UserExists
 from syncreg.accounts import delete_account
-
+from syncreg.rules import normalise_email
 from syncserver.admin.context import AdminContext
 from syncserver.admin.errors import EXIT_OK, AdminError
 
@@ -23,6 +23,14 @@ def username(value: str) -> str:
         raise argparse.ArgumentTypeError(
             f"invalid username {value!r}: 1 to 32 of A-Z a-z 0-9 . _ -")
     return value
+
+
+def email_address(value: str) -> str:
+    """argparse type: an address the User API would accept (US-M1), trimmed."""
+    address = normalise_email(value)
+    if address is None:
+        raise argparse.ArgumentTypeError(f"invalid e-mail address {value!r}")
+    return address
 
 
 def read_new_password(from_stdin: bool) -> str:
@@ -57,6 +65,10 @@ def add_user(args: argparse.Namespace, context: AdminContext) -> int:
         user = context.users.create_user(args.username, password, args.email or None)
     except UserExists as exc:
         raise AdminError(f"user {args.username} already exists") from exc
+    except InvalidEmail as exc:
+        raise AdminError(f"the user store cannot keep the e-mail address {args.email!r} "
+                         "(an LDAP directory takes ASCII addresses only); "
+                         "nothing created") from exc
     except ValueError as exc:  # a value the user store cannot keep (e.g. LDAP)
         raise AdminError(f"the user store refused the account: {exc}") from exc
     print(f"created user {user.username} (id {user.userid})")
@@ -119,7 +131,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     add = action("add", add_user, "create an account")
     add.add_argument("username", type=username)
-    add.add_argument("--email", help="contact address of the account")
+    add.add_argument("--email", type=email_address, help="contact address of the account")
     add.add_argument("--password-stdin", **password_stdin)
 
     delete = action("delete", delete_user, "delete an account and everything it stored")

@@ -97,8 +97,9 @@ def write_chart(path: Path, results: Sequence[LevelResult]) -> None:
         top.set_ylim(bottom=0)
         top.legend(fontsize="small")
         bottom.set_title(f"{scenario}: latency per request (solid p99, dashed p50)")
-        bottom.set_ylabel("milliseconds")
-        bottom.set_ylim(bottom=0)
+        # p50 and p99 often differ tenfold: a log scale keeps both readable.
+        bottom.set_yscale("log")
+        bottom.set_ylabel("milliseconds (log scale)")
         bottom.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=100)

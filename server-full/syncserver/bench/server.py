@@ -124,7 +124,6 @@ def app_settings_for(database_url: str, options: ServeOptions) -> dict[str, str]
 def create_accounts(ini: Path, count: int) -> tuple[tuple[str, str], ...]:
     """Build the app in-process once: migrate the schema, then create the accounts."""
     from synccore.db import dispose_engines
-
     from syncserver import main
 
     parser = configparser.RawConfigParser()

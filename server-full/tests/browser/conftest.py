@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from synccore.testing import require_all_engines
 from synccore.users.slapd import SlapdServer, SlapdTools, SlapdUnavailableError, find_slapd
 from syncreg.testing import SMTPCapture

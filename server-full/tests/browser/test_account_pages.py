@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from synccore.testing import make_settings, make_test_app
 from syncreg.rules import client_username
 from syncreg.testing import SMTPCapture

@@ -27,11 +27,11 @@ import logging
 
 from pyramid.config import Configurator
 from pyramid.events import NewRequest
+
 from synccore import load_backend
 from synccore.exceptions import BackendError
 from synccore.passwords import HashingParameters, PasswordHashing
 from synccore.settings import ConfigurationError, Setting, apply_settings, as_bool, as_list
-
 from syncreg.fxa.codes import AccountCodes
 from syncreg.fxa.hawk import SessionAuthenticator
 from syncreg.fxa.oauth import DEFAULT_CLIENT_IDS, OAuth, OAuthPolicy

@@ -102,10 +102,11 @@ def _resources(request: Request) -> list[str]:
     """The request target as sent when the server keeps it, else rebuilt."""
     candidates = []
     raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
+    if raw and "://" in raw:  # absolute-form request target
+        parts = urlsplit(raw)
+        raw = parts.path + ("?" + parts.query if parts.query else "")
     if raw:
-        candidates.append(raw if "://" not in raw else
-                          urlsplit(raw).path + ("?" + urlsplit(raw).query
-                                                if urlsplit(raw).query else ""))
+        candidates.append(raw)
     try:
         rebuilt = request.path_qs
     except UnicodeDecodeError:

@@ -119,6 +119,8 @@ class OAuth:
             raise errors.invalid_parameter("keys_jwe")
         if KEY_BEARING_SCOPES.intersection(scope.split()) and keys_jwe is None:
             raise errors.missing_parameter("keys_jwe")
+        # Sign-ins are rare: clearing codes nobody exchanged here keeps the table small.
+        self.store.purge_expired_codes(self.accounts.now_ms())
         code = secrets.token_hex(32)
         self.store.add_code(token_hash(code), AuthorizationCode(
             uid=account.uid, client_id=client_id, scope=scope, code_challenge=challenge,

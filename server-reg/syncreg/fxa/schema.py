@@ -4,6 +4,7 @@ Rows of an account are removed with it by the store (no foreign keys), as in
 the other registration tables. Times are milliseconds since the epoch.
 """
 import sqlalchemy as sa
+
 from synccore.schema import exact_string, metadata_with_conventions
 
 metadata = metadata_with_conventions()

@@ -16,11 +16,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from synccore.passwords import PasswordHashing
-
 from syncreg.fxa import codes as purposes
 from syncreg.fxa import errors
 from syncreg.fxa.codes import AccountCodes
@@ -126,6 +125,10 @@ class Accounts:
 
     def login(self, email: str, auth_pw: bytes, user_agent: str, client: str) -> SignedIn:
         account = self.authenticate(email, auth_pw, client)
+        if not account.verified and not self.policy.require_verification:
+            # Made while confirmation was required; it no longer is.
+            self.store.set_verified(account.uid)
+            account = replace(account, verified=True)
         session, token = self._new_session(account.uid, user_agent)
         self.store.add_session(session)
         return SignedIn(account, token, session.id)

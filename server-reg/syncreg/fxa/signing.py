@@ -26,8 +26,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from synccore.settings import ConfigurationError
 
+from synccore.settings import ConfigurationError
 from syncreg.fxa.store import AccountStore
 
 KEY_NAME = "access-tokens"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class AccountExists(Exception):  # noqa: N818 - reads as the condition
+class AccountExists(Exception):
     """The e-mail address already has an account."""
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
+
 from synccore.auth import basic_auth
 from synccore.errors import ErrorCode, ProtocolError, service_unavailable
-from synccore.users import UserExists
-
+from synccore.users import InvalidEmail, UserExists
 from syncreg.accounts import delete_account
 from syncreg.captcha import CHALLENGE_FIELD, RESPONSE_FIELD
 from syncreg.rules import (
@@ -95,6 +95,8 @@ def create_account(request: Request) -> Response:
         registry.users.create_user(username, password, email)
     except UserExists:
         raise ProtocolError(ErrorCode.CANNOT_OVERWRITE) from None
+    except InvalidEmail:  # valid, but more than the store can keep (LDAP: ASCII only)
+        raise ProtocolError(ErrorCode.NO_EMAIL) from None
     return text_response(username)
 
 
@@ -114,5 +116,8 @@ def change_email(context, request: Request) -> Response:
         email = None
     if email is None:
         raise ProtocolError(ErrorCode.NO_EMAIL)
-    request.registry.users.set_email(request.user.username, email)
+    try:
+        request.registry.users.set_email(request.user.username, email)
+    except InvalidEmail:  # the store cannot keep it; the old address stays
+        raise ProtocolError(ErrorCode.NO_EMAIL) from None
     return text_response(email)

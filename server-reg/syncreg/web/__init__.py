@@ -17,9 +17,9 @@ generic base layout that other account pages can extend) and
 from __future__ import annotations
 
 from pyramid.config import Configurator
+
 from synccore.exceptions import BackendError
 from synccore.settings import ConfigurationError, Setting, apply_settings
-
 from syncreg.ratelimit import RateLimited
 from syncreg.userapi.common import method_not_allowed
 from syncreg.web import delete, reset

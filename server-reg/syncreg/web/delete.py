@@ -14,10 +14,10 @@ import logging
 from pyramid.httpexceptions import HTTPException
 from pyramid.request import Request
 from pyramid.response import Response
+
 from synccore.errors import new_crash_id
 from synccore.exceptions import BackendError
 from synccore.users import User
-
 from syncreg.accounts import delete_account
 from syncreg.ratelimit import RateLimited
 from syncreg.web.csrf import FIELD_NAME, CsrfProblem, forget_cookie

@@ -9,7 +9,6 @@ username (bad characters, an address that fails IDNA) simply finds nothing.
 from __future__ import annotations
 
 from synccore.users import User, UserBackend
-
 from syncreg.rules import client_username, is_valid_username, username_from_email
 
 

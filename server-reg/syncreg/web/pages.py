@@ -8,9 +8,9 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from pyramid.request import Request
 from pyramid.response import Response
+
 from synccore.errors import new_crash_id
 from synccore.exceptions import BackendError
-
 from syncreg.passwordreset import describe_lifetime
 from syncreg.ratelimit import RateLimited
 

@@ -17,9 +17,9 @@ import logging
 from markupsafe import Markup
 from pyramid.request import Request
 from pyramid.response import Response
-from synccore.errors import ErrorCode
 from webob.multidict import MultiDict
 
+from synccore.errors import ErrorCode
 from syncreg.captcha import CHALLENGE_FIELD, RESPONSE_FIELD
 from syncreg.mail import MailError
 from syncreg.passwordreset import NoEmailOnFile, UnknownAccount, describe_lifetime

@@ -180,12 +180,61 @@ def test_keys_fetched_from_the_oauth_server(database_url, signing_key, other_key
         assert server.jwks_requests == 1  # cached
 
 
+def unavailable(response) -> None:
+    """§3.2: the accounts service out of reach → 503 + Retry-After, not 401."""
+    assert response.status_int == 503
+    assert response.headers["Retry-After"].isdigit()
+    assert response.json == {"status": "error", "errors": [
+        {"location": "body", "name": "", "description": "Resource is not available"}]}
+
+
 def test_unreachable_key_set_with_local_verifier(database_url, signing_key, fxa_uid):
     with OAuthServer() as server:
         url = server.url
     app = app_with(database_url, **{"tokenserver.oauth_verifier": "local",
                                     "tokenserver.oauth_server_url": url})
-    refused(ask(app, signing_key.access_token(fxa_uid), 401))
+    unavailable(ask(app, signing_key.access_token(fxa_uid), 503))
+
+
+def test_key_set_fetched_once_survives_an_outage(database_url, signing_key, fxa_uid):
+    with OAuthServer() as server:
+        server.jwks = [signing_key.public_jwk()]
+        app = app_with(database_url, **{"tokenserver.oauth_verifier": "local",
+                                        "tokenserver.oauth_server_url": server.url,
+                                        "tokenserver.jwks_cache_seconds": "0"})
+        ask(app, signing_key.access_token(fxa_uid))
+    # The OAuth server is gone; the keys fetched before still verify.
+    ask(app, signing_key.access_token(fxa_uid))
+
+
+def test_unreachable_key_set_next_to_added_keys(database_url, signing_key, other_key,
+                                                fxa_uid):
+    """A bundled service's own key still works while the published set is out of
+    reach; a token naming another key cannot be judged → 503."""
+    with OAuthServer() as server:
+        url = server.url
+    app = app_with(database_url, **{"tokenserver.oauth_verifier": "local",
+                                    "tokenserver.oauth_server_url": url})
+    app.app.registry.tokenserver.trusted_keys.add(other_key.public_jwk())
+    ask(app, other_key.access_token(fxa_uid))
+    unavailable(ask(app, signing_key.access_token(fxa_uid), 503))
+
+
+@pytest.mark.parametrize("algorithm", ["RS384", "RS512", "PS256"])
+def test_only_rs256(signing_key, get_token, fxa_uid, algorithm):
+    """§3.1: RS256 only, even when the trusted key made the signature."""
+    now = int(time.time())
+    token = jwt.encode({"sub": fxa_uid, "scope": OLDSYNC, "iat": now, "exp": now + 600},
+                       signing_key.private_key, algorithm=algorithm,
+                       headers={"typ": "at+jwt", "kid": signing_key.kid})
+    refused(get_token(token, status=401))
+
+
+def test_token_without_type(signing_key, get_token, fxa_uid):
+    """§3.1: a JOSE header without ``typ`` is not an access token."""
+    token = signing_key.access_token(fxa_uid, typ=None)
+    assert "typ" not in jwt.get_unverified_header(token)
+    refused(get_token(token, status=401))
 
 
 # -- the verifier on its own -----------------------------------------------------

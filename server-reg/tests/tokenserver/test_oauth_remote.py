@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 from synccore.testing import make_settings, make_test_app
@@ -124,6 +125,28 @@ def test_auto_mode_sends_only_opaque_tokens(database_url, oauth_server, signing_
     ask(app, signing_key.access_token(fxa_uid))
     assert_refused(ask(app, SigningKey("stranger").access_token(fxa_uid), status=401))
     assert len(oauth_server.requests) == 1  # JWTs were judged locally
+
+
+def test_auto_mode_judges_bad_jwts_locally(database_url, oauth_server, signing_key,
+                                          fxa_uid):
+    """§3.1: an expired JWT or one of the wrong type is refused without asking
+    the verify URL, even if the OAuth server would accept it."""
+    app = make_app(database_url, oauth_server.url, mode="auto",
+                   **{"tokenserver.jwks": signing_key.jwks_json()})
+    for token in (signing_key.access_token(fxa_uid, now=time.time() - 7200),
+                  signing_key.access_token(fxa_uid, typ="JWT")):
+        oauth_server.grant(token, fxa_uid)
+        assert_refused(ask(app, token, status=401))
+    assert oauth_server.requests == []
+
+
+def test_auto_mode_with_the_oauth_server_down(database_url, signing_key, fxa_uid):
+    """§3.2: keys and verify URL both out of reach → 503, whatever the token."""
+    with OAuthServer() as server:
+        url = server.url
+    app = make_app(database_url, url, mode="auto")
+    assert_unavailable(ask(app, signing_key.access_token(fxa_uid), status=503))
+    assert_unavailable(ask(app, "opaque-token", status=503))
 
 
 def test_auto_mode_without_keys_uses_the_verify_url(database_url, oauth_server, signing_key,

@@ -182,6 +182,17 @@ def test_new_users_disabled(closed_app, signing_key, fxa_uid):
     assert history(closed_app, fxa_uid) is None
 
 
+def test_replaced_account_still_served_when_closed(sync_token, start, closed_app,
+                                                  signing_key, fxa_uid, ts_app):
+    """§5.5: an account whose only row was replaced is not new: it gets a new uid."""
+    users = ts_app.app.registry.tokenserver_users
+    assert users.replace_users_on_node(SERVICE, PUBLIC_URL, 5000) == 1
+    response = closed_app.get("/1.0/sync/1.5", headers={
+        "Authorization": "Bearer " + signing_key.access_token(fxa_uid, generation=1234),
+        "X-KeyID": key_id_header(1234, "aaaa")})
+    assert response.json["uid"] != start
+
+
 def test_known_users_still_served_when_closed(sync_token, start, closed_app, signing_key,
                                               fxa_uid):
     def get(generation, key_id):

@@ -185,6 +185,20 @@ def test_key_id_state_length(signing_key, get_token, fxa_uid, key_id):
                  "Invalid client state value")
 
 
+def test_key_id_example_of_the_spec(signing_key, get_token, fxa_uid, ts_app):
+    """§2.1: ``1700000000000-Yw3NKWbEM2aRElRIu7JbTw`` is client state
+    630dcd2966c4336691125448bbb25b4f (the first 16 bytes of SHA-256 of kB)."""
+    response = get_token(signing_key.access_token(fxa_uid),
+                         "1700000000000-Yw3NKWbEM2aRElRIu7JbTw",
+                         headers={"X-Client-State": "630dcd2966c4336691125448bbb25b4f"})
+    data = tokenlib.parse_token(response.json["id"], secret=MASTER_SECRET)
+    assert data["fxa_kid"] == "1700000000000-Yw3NKWbEM2aRElRIu7JbTw"
+    row = ts_app.app.registry.tokenserver_users.get_user_history(
+        "sync-1.5", f"{fxa_uid}@api.accounts.firefox.com").current
+    assert (row.keys_changed_at, row.client_state) == (
+        1700000000000, "630dcd2966c4336691125448bbb25b4f")
+
+
 def test_key_id_padding_is_optional(signing_key, get_token, fxa_uid):
     bearer = signing_key.access_token(fxa_uid)
     assert get_token(bearer, "1234-qqo=").json["uid"] == get_token(bearer, "1234-qqo").json["uid"]

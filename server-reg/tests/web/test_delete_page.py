@@ -8,6 +8,7 @@ import os
 
 import pytest
 import sqlalchemy as sa
+
 from synccore.testing import basic_auth, make_settings, make_test_app
 from syncreg.nodes import SYNC_11
 from syncreg.rules import username_from_email
@@ -119,27 +120,25 @@ def test_firefox_style_name_finds_the_account(reg_app, alice):
     assert not exists(reg_app, "alice")
 
 
-@pytest.mark.parametrize(("username", "password", "invalid"), [
-    ("", PASSWORD, ["username"]),
-    ("alice", "", ["password"]),
-    ("", "", ["username", "password"]),
-    (None, None, ["username", "password"]),
-])
-def test_missing_data(reg_app, alice, username, password, invalid):
-    form = only_form(reg_app.get(PAGE))
-    fields = {"csrf_token": form["csrf_token"].value}
-    if username is not None:
-        fields.update(username=username, password=password)
-    page = reg_app.post(PAGE, fields)
-    assert page.status_int == 200
-    assert error_of(page).startswith("Missing data")
-    marked = [name for name in ("username", "password")
-              if page.html.select_one(f"#{name}").get("aria-invalid") == "true"]
-    assert marked == invalid
+def test_missing_data(reg_app, alice):
+    for username, password, invalid in [("", PASSWORD, ["username"]),
+                                        ("alice", "", ["password"]),
+                                        ("", "", ["username", "password"]),
+                                        (None, None, ["username", "password"])]:
+        form = only_form(reg_app.get(PAGE))
+        fields = {"csrf_token": form["csrf_token"].value}
+        if username is not None:
+            fields.update(username=username, password=password)
+        page = reg_app.post(PAGE, fields)
+        assert page.status_int == 200
+        assert error_of(page).startswith("Missing data"), fields
+        marked = [name for name in ("username", "password")
+                  if page.html.select_one(f"#{name}").get("aria-invalid") == "true"]
+        assert marked == invalid
     assert exists(reg_app, "alice")
 
 
-@pytest.mark.parametrize(("username", "password"), [
+BAD_CREDENTIALS = [
     ("alice", "wrong password"),
     ("alice@example.com", PASSWORD),  # alice's address, but not what names her account
     ("nobody", PASSWORD),
@@ -147,14 +146,17 @@ def test_missing_data(reg_app, alice, username, password, invalid):
     ("bad name!", PASSWORD),
     ("bo%EF%bb@badcharacter.test", PASSWORD),
     ("a@b..c", PASSWORD),
-])
-def test_bad_credentials(reg_app, alice, username, password):
-    page = fill(reg_app, username, password).submit()
-    assert page.status_int == 200
-    assert error_of(page).startswith("Bad credentials")
-    form = only_form(page)
-    assert form["username"].value == username
-    assert form["password"].value == ""  # never sent back
+]
+
+
+def test_bad_credentials(reg_app, alice):
+    for username, password in BAD_CREDENTIALS:
+        page = fill(reg_app, username, password).submit()
+        assert page.status_int == 200
+        assert error_of(page).startswith("Bad credentials"), username
+        form = only_form(page)
+        assert form["username"].value == username
+        assert form["password"].value == ""  # never sent back
     assert exists(reg_app, "alice")
 
 
@@ -206,11 +208,12 @@ def test_missing_cookie_is_refused(reg_app, alice):
     assert_refused(page, 403, "Allow cookies for this site", reg_app)
 
 
-@pytest.mark.parametrize("token", ["", "garbage", "123.abc", "\uff11\uff12.x", "9" * 20 + ".x"])
-def test_forged_tokens_are_refused(reg_app, alice, token):
-    form = fill(reg_app, "alice", PASSWORD)
-    form["csrf_token"] = token
-    assert_refused(form.submit(status=403), 403, "not issued by this site", reg_app)
+def test_forged_tokens_are_refused(reg_app, alice):
+    for token in ("", "garbage", "123.abc", "\uff11\uff12.x", "9" * 20 + ".x",
+                  reg_app.get(PAGE).form["csrf_token"].value + "x"):
+        form = fill(reg_app, "alice", PASSWORD)
+        form["csrf_token"] = token
+        assert_refused(form.submit(status=403), 403, "not issued by this site", reg_app)
 
 
 def test_token_of_another_browser_is_refused(reg_app, alice):

@@ -5,6 +5,7 @@ import base64
 import hashlib
 
 import pytest
+
 from syncreg.web.identify import candidate_usernames
 
 

@@ -8,6 +8,8 @@ import logging
 import time
 
 import pytest
+import sqlalchemy as sa
+
 from synccore.testing import basic_auth, make_settings, make_test_app
 from syncreg.rules import client_username, username_from_email
 from syncreg.testing import TEST_PUBLIC_URL, free_port
@@ -109,18 +111,20 @@ def test_request_by_address_falls_back_to_the_client_rule(reg_app, smtp_server):
     assert ask_for_link(reg_app, smtp_server, address)["username"] == name
 
 
-@pytest.mark.parametrize("entry", [
-    "nobody", "nobody@example.com", "user\r\nname", "%3Cscript%3E", "bad name!",
-    "bo%EF%bb@badcharacter.test", "a@b..c", "x" * 33,
-])
-def test_unknown_or_invalid_accounts_are_refused_with_code_3(reg_app, smtp_server, entry):
-    form = only_form(reg_app.get(PAGE))
-    form["username"] = entry
-    page = form.submit()
-    assert page.status_int == 200
-    assert error_of(page) == ("Your request could not be processed: there is no account "
-                              "with this username or email address (error 3).")
-    assert page.html.select_one("#username")["aria-invalid"] == "true"
+UNKNOWN_OR_INVALID = ["nobody", "nobody@example.com", "user\r\nname", "%3Cscript%3E",
+                      "bad name!", "bo%EF%bb@badcharacter.test", "a@b..c", "x" * 33]
+
+
+def test_unknown_or_invalid_accounts_are_refused_with_code_3(reg_app, smtp_server, alice):
+    for entry in UNKNOWN_OR_INVALID:
+        form = only_form(reg_app.get(PAGE))
+        form["username"] = entry
+        page = form.submit()
+        assert page.status_int == 200, entry
+        assert error_of(page) == ("Your request could not be processed: there is no "
+                                  "account with this username or email address (error 3).")
+        assert page.html.select_one("#username")["aria-invalid"] == "true"
+        assert only_form(page)["username"].value == entry
     assert smtp_server.messages == []
 
 
@@ -164,6 +168,24 @@ def test_without_mail_the_pages_say_reset_is_unavailable(database_url):
         assert "Password reset is not available on this server" in error_of(response)
 
 
+def test_database_failure_is_a_503_page(sqlite_url, smtp_server, caplog):
+    app = make_test_app(make_settings(sqlite_url, **smtp_server.settings()))
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as conn:  # the user store breaks
+        conn.exec_driver_sql("ALTER TABLE users RENAME TO users_away")
+    try:
+        page = app.post(PAGE, {"username": "alice"}, status=503)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE users_away RENAME TO users")
+        engine.dispose()
+    assert page.content_type == "text/html"
+    assert page.headers["Retry-After"] == "1800"
+    assert "temporarily unavailable" in error_of(page)
+    [reference] = page.html.select("code")
+    assert f"backend failure {reference.get_text()} on POST {PAGE}" in caplog.text
+
+
 def test_reset_mails_are_limited_per_account(database_url, smtp_server):
     app = make_test_app(make_settings(database_url, **smtp_server.settings(),
                                       **{"ratelimit.reset_account_limit": "1"}))
@@ -198,13 +220,13 @@ def test_error_parameter_is_shown_escaped(reg_app):
     assert "key" not in form.fields and "username" not in form.fields
 
 
-@pytest.mark.parametrize("query", ["boo=1", "username=alice", "username=alice&boo"])
-def test_other_queries_are_400(reg_app, query):
+def test_other_queries_are_400(reg_app):
     """US-WR3: parameters, but neither key nor error."""
-    page = reg_app.get(f"{PAGE}?{query}", status=400)
-    assert page.content_type == "text/html"
-    assert "This is not a password-reset link" in error_of(page)
-    assert named_fields(only_form(page)) == ["username"]
+    for query in ("boo=1", "username=alice", "username=alice&boo"):
+        page = reg_app.get(f"{PAGE}?{query}", status=400)
+        assert page.content_type == "text/html"
+        assert "This is not a password-reset link" in error_of(page)
+        assert named_fields(only_form(page)) == ["username"]
 
 
 def test_undecodable_link_is_400(reg_app):
@@ -364,20 +386,33 @@ def test_captcha_widget_is_in_the_request_form(captcha_app):
     assert "default-src" not in policy and "frame-ancestors 'none'" in policy
 
 
-@pytest.mark.parametrize("field", ["captcha-response", "g-recaptcha-response"])
-def test_solved_captcha_sends_the_mail(captcha_app, smtp_server, site_verify, field):
-    page = captcha_app.post(PAGE, {"username": "alice", field: site_verify.good_token})
-    assert "next 6 hours" in page.text
-    assert len(smtp_server.messages) == 1
-    assert site_verify.requests[0]["response"] == site_verify.good_token
+def test_solved_captcha_sends_the_mail(captcha_app, smtp_server, site_verify):
+    """The protocol's field, or the one the reCAPTCHA widget posts."""
+    for sent, field in enumerate(("captcha-response", "g-recaptcha-response"), start=1):
+        page = captcha_app.post(PAGE, {"username": "alice", field: site_verify.good_token})
+        assert "next 6 hours" in page.text, field
+        assert len(smtp_server.messages) == sent
+        assert site_verify.requests[-1]["response"] == site_verify.good_token
 
 
-@pytest.mark.parametrize("fields", [{}, {"g-recaptcha-response": "wrong"},
-                                    {"captcha-challenge": "c", "captcha-response": ""}])
-def test_unsolved_captcha_is_refused_with_code_2(captcha_app, smtp_server, fields):
-    page = captcha_app.post(PAGE, {"username": "alice", **fields})
-    assert page.status_int == 200
-    assert "(error 2)" in error_of(page)
+def test_unsolved_captcha_is_refused_with_code_2(captcha_app, smtp_server):
+    for fields in ({}, {"g-recaptcha-response": "wrong"},
+                   {"captcha-challenge": "c", "captcha-response": ""}):
+        page = captcha_app.post(PAGE, {"username": "alice", **fields})
+        assert page.status_int == 200
+        assert "(error 2)" in error_of(page), fields
+    assert smtp_server.messages == []
+
+
+def test_captcha_service_down_is_a_503_page(database_url, smtp_server):
+    closed = f"http://127.0.0.1:{free_port()}/siteverify"
+    app = make_test_app(make_settings(database_url, **smtp_server.settings(), **{
+        "captcha.use": "true", "captcha.site_key": "k", "captcha.secret_key": "s",
+        "captcha.verify_url": closed, "captcha.timeout_seconds": "5"}))
+    app.app.registry.users.create_user("alice", OLD, "alice@example.com")
+    page = app.post(PAGE, {"username": "alice", "g-recaptcha-response": "t"}, status=503)
+    assert page.content_type == "text/html"
+    assert "temporarily unavailable" in error_of(page)
     assert smtp_server.messages == []
 
 

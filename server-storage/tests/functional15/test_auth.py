@@ -33,6 +33,22 @@ def test_missing_header(client):
     assert_unauthorized(client.get("/info/collections", sign=False, status=401))
 
 
+def test_every_route_requires_hawk(client):
+    """§2, §5.5: every protocol request needs Hawk (/info/configuration too)."""
+    client.put("/storage/c/a", {"payload": "x"})
+    for method, path in [("GET", "/info/collections"), ("GET", "/info/quota"),
+                         ("GET", "/info/collection_usage"),
+                         ("GET", "/info/collection_counts"),
+                         ("GET", "/info/configuration"), ("DELETE", ""),
+                         ("DELETE", "/storage"), ("GET", "/storage/c"),
+                         ("POST", "/storage/c"), ("DELETE", "/storage/c"),
+                         ("GET", "/storage/c/a"), ("PUT", "/storage/c/a"),
+                         ("DELETE", "/storage/c/a")]:
+        body = b'{"payload": "y"}' if method == "PUT" else b"[]" if method == "POST" else None
+        assert_unauthorized(client.request(method, path, body=body, sign=False, status=401))
+    assert client.get("/storage/c/a").json["payload"] == "x"
+
+
 @pytest.mark.parametrize("header", [
     "Basic dXNlcjpwYXNz",
     "hawk id=\"x\", ts=\"1\", nonce=\"n\", mac=\"m\"",  # scheme is case-sensitive

@@ -69,6 +69,26 @@ def test_batch_id_is_urlsafe_and_per_request_distinct(client):
                                  "0123456789-_")
 
 
+def test_commit_value_is_case_insensitive(client):
+    """§5.11: ``commit=true`` in any case."""
+    batch = open_batch(client)
+    assert client.post(f"/storage/c?batch={batch}&commit=TRUE", []).status_int == 200
+    assert client.get("/storage/c").json == ["a"]
+
+
+def test_over_quota_fails_staging_and_commit(make_app15):
+    """§5.11, §6.2: over quota, staging and commit requests fail whole (400, 14)
+    and nothing staged becomes visible."""
+    client = HawkClient(make_app15(**{"storage.quota_kb": 1}), 42)
+    batch = open_batch(client)
+    client.put("/storage/other/big", {"payload": "x" * 1100})  # the write that overshoots
+    assert client.post(f"/storage/c?batch={batch}", items("b"), status=400).body == b"14"
+    assert client.post(f"/storage/c?batch={batch}&commit=true", [],
+                       status=400).body == b"14"
+    assert client.post("/storage/c?batch=true", items("c"), status=400).body == b"14"
+    assert client.get("/storage/c").json == []
+
+
 def test_batch_true_with_commit_is_a_plain_post(client):
     """§5.11: batch=true&commit=true is identical to a non-batch POST."""
     response = client.post("/storage/c?batch=true&commit=true", items("a"))

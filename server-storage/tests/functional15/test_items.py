@@ -67,6 +67,15 @@ def test_null_fields_count_as_absent(client):
     assert client.get("/storage/c/a").json["payload"] == "x"
 
 
+def test_collection_field_is_accepted_and_ignored(client):
+    """§3.1: a ``collection`` member (some clients serialize it) is ignored."""
+    client.put("/storage/c/a", {"payload": "x", "collection": "other"})
+    client.post("/storage/c", [{"id": "b", "payload": "y", "collection": "c"}])
+    assert set(client.get("/storage/c/a").json) == {"id", "modified", "payload"}
+    assert sorted(client.get("/storage/c").json) == ["a", "b"]
+    assert client.get("/storage/other").json == []
+
+
 def test_body_id_is_only_checked(client):
     """§3.1: the URL id wins; the body's id must still be a valid id."""
     client.put("/storage/c/a", {"id": "other", "payload": "x"})
@@ -196,6 +205,9 @@ def test_request_size_limit(make_app15):
     response = client.put("/storage/c/a", {"payload": "x" * 60}, status=413)
     assert response.body == b"17"
     client.put("/storage/c/a", {"payload": "x" * 10})
+    exactly = b'{"payload": "' + b"x" * 35 + b'"}'
+    assert len(exactly) == 50  # the limit is inclusive (§4)
+    client.request("PUT", "/storage/c/a", body=exactly, content_type="application/json")
 
 
 def test_lone_surrogate_payload_is_invalid(client):

@@ -203,8 +203,10 @@ def test_json_format(client, three_times, accept):
 
 @pytest.mark.parametrize("accept", ["x/yy", "text/html", "application/whoisi"])
 def test_unacceptable_format(client, accept):
-    """§5.7, §11: an Accept we cannot satisfy → 406."""
-    client.get("/storage/h", headers={"Accept": accept}, status=406)
+    """§5.7, §11: an Accept we cannot satisfy → 406 (JSON body 0, §6.2)."""
+    response = client.get("/storage/h", headers={"Accept": accept}, status=406)
+    assert response.body == b"0"
+    assert response.content_type == "application/json"
 
 
 def test_if_unmodified_since_on_get_collection(client, three_times):

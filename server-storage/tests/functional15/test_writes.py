@@ -52,6 +52,26 @@ def test_post_bytes_limit_is_inclusive(make_app15):
     assert body["success"] == ["i000", "i001", "i002", "empty"]
 
 
+def test_post_bytes_are_utf8_bytes(make_app15):
+    """§4: the per-POST total counts UTF-8 bytes, not characters."""
+    client = HawkClient(make_app15(**{"storage15.max_post_bytes": 10}), 42)
+    body = client.post("/storage/c", [{"id": "a", "payload": "é" * 5},
+                                      {"id": "b", "payload": "x"}]).json
+    assert body["success"] == ["a"]
+    assert body["failed"] == {"b": "retry bytes"}
+
+
+def test_post_applies_put_semantics(client):
+    """§5.10, §3.1: each POSTed item is a partial update, and an expired id is
+    simply written again."""
+    client.put("/storage/c/a", {"payload": "kept", "sortindex": 3})
+    client.put("/storage/c/gone", {"payload": "old", "sortindex": 9, "ttl": 0})
+    client.post("/storage/c", [{"id": "a", "ttl": 3600}, {"id": "gone", "payload": "new"}])
+    a, gone = client.get("/storage/c/a").json, client.get("/storage/c/gone").json
+    assert (a["payload"], a["sortindex"]) == ("kept", 3)
+    assert gone["payload"] == "new" and "sortindex" not in gone
+
+
 def test_post_records_limit_is_configurable(make_app15):
     client = HawkClient(make_app15(**{"storage15.max_post_records": 2}), 42)
     body = client.post("/storage/c", items(3)).json
@@ -303,6 +323,33 @@ def test_concurrent_writers_get_distinct_increasing_timestamps(client):
     assert len(client.get("/storage/c").json) == len(stamps)
 
 
+def test_if_unmodified_since_is_checked_atomically(client):
+    """§7.3, §8: writers racing with the same X-If-Unmodified-Since: exactly one
+    writes, every other one gets 412 (or 503 on a timestamp collision)."""
+    since = {"X-If-Unmodified-Since": client.put("/storage/c/x", {"payload": "x"})
+             .headers["X-Last-Modified"]}
+    statuses: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def writer(number: int) -> None:
+        worker = HawkClient(TestApp(client.app.app), 42)
+        barrier.wait()
+        response = worker.post("/storage/c", [{"id": f"w{number}", "payload": "x"}],
+                               headers=since, status="*")
+        with lock:
+            statuses.append(response.status_int)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) <= {200, 412, 503}
+    assert len(client.get("/storage/c").json) == 2
+
+
 # -- deletes -----------------------------------------------------------------------
 
 def test_delete_collection(client):
@@ -372,8 +419,10 @@ def test_delete_storage(client, other_client, path):
     ("PUT", "/storage"),
 ])
 def test_unsupported_methods(client, method, path):
-    """§1: a known path with an unsupported method → 405."""
-    client.request(method, path, status=405)
+    """§1, §6.2: a known path with an unsupported method → 405, JSON body 0."""
+    response = client.request(method, path, status=405)
+    assert response.body == b"0"
+    assert response.content_type == "application/json"
 
 
 @pytest.mark.parametrize("path", ["/info", "/info/other", "/storage/c/a/b", "/nothing",

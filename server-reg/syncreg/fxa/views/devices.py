@@ -72,10 +72,10 @@ def register(request: Request) -> Response:
     device_type = body.get("type", existing.type if existing else "desktop")
     if device_type not in DEVICE_TYPES:
         raise errors.invalid_parameter("type")
-    push = {field: _optional_string(body, key, 2048)
-            for field, key in (("push_callback", "pushCallback"),
-                               ("push_public_key", "pushPublicKey"),
-                               ("push_auth_key", "pushAuthKey"))}
+    push = {field: _optional_string(body, key, max_length)
+            for field, key, max_length in (("push_callback", "pushCallback", 2048),
+                                           ("push_public_key", "pushPublicKey", 255),
+                                           ("push_auth_key", "pushAuthKey", 255))}
     if existing is not None:
         push = {field: value if value is not None else getattr(existing, field)
                 for field, value in push.items()}

@@ -6,6 +6,9 @@ generation, granted scopes) or raises:
 * ``InvalidTokenError`` - the token is not acceptable (401);
 * ``UnverifiableTokenError`` - this verifier cannot judge the token (not a JWT,
   no usable key); the combined verifier then asks the next one;
+* ``KeySetUnavailableError`` - the same, because the OAuth server's published
+  keys could not be fetched: if no other verifier judges the token, the
+  answer is 503 (the accounts service is down), not 401;
 * ``VerifierUnavailableError`` - the remote service could not be reached (503).
 
 Which verifiers run is chosen by ``tokenserver.oauth_verifier``:
@@ -42,6 +45,10 @@ class UnverifiableTokenError(OAuthError):
     """This verifier cannot decide; another one may."""
 
 
+class KeySetUnavailableError(UnverifiableTokenError):
+    """The keys that could have signed the token could not be fetched."""
+
+
 class VerifierUnavailableError(OAuthError):
     """The verification service did not answer."""
 
@@ -70,11 +77,17 @@ class ChainedVerifier(OAuthVerifier):
 
     def verify(self, token: str) -> VerifiedToken:
         reason = "no verifier configured"
+        unavailable = False
         for verifier in self.verifiers:
             try:
                 return verifier.verify(token)
             except UnverifiableTokenError as exc:
                 reason = str(exc)
+                unavailable = unavailable or isinstance(exc, KeySetUnavailableError)
+        if unavailable:
+            # Nobody could judge it because the accounts service is out of
+            # reach: clients should back off, not discard their token.
+            raise VerifierUnavailableError(reason)
         raise InvalidTokenError(reason)
 
 

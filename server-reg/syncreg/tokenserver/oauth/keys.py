@@ -5,8 +5,11 @@ Keys come from three places:
 * ``tokenserver.jwks`` - a JWK set written inline as JSON or kept in a file;
 * ``TrustedKeys.add()`` - any component may publish a key at start-up (a
   bundled accounts service adds the key it signs access tokens with);
-* when neither gave a key, the OAuth server's published set at ``fetch_url``
-  (``{oauth_server}/v1/jwks``), cached for ``cache_seconds``.
+* while no key is configured, the OAuth server's published set at
+  ``fetch_url`` (``{oauth_server}/v1/jwks``), cached for ``cache_seconds``.
+  Added keys do not stop this: a token naming one of them by its ``kid`` is
+  checked without fetching, any other (Mozilla's accounts next to a bundled
+  service) against the fetched set as well.
 
 Only RSA signing keys are kept, and only their public members: a private
 JWK given by mistake is reduced to its public half.
@@ -103,6 +106,7 @@ class TrustedKeys:
         self._fetch_failed_at: float | None = None
         for jwk in jwks:
             self.add(jwk)
+        self._configured = bool(self._keys)
 
     def add(self, jwk: Mapping[str, Any]) -> None:
         """Trust tokens signed by this RSA key. Raises ValueError for an unusable key."""
@@ -122,9 +126,21 @@ class TrustedKeys:
         """Keys to try, those whose ``kid`` matches first."""
         with self._lock:
             keys = list(self._keys)
-        if not keys and self.fetch_url:
-            keys = self._fetched_keys()
+        if self._consults_fetched(kid, keys):
+            keys += self._fetched_keys()
         return sorted(keys, key=lambda key: key.key_id != kid) if kid else keys
+
+    def fetch_unavailable(self, kid: str | None = None) -> bool:
+        """Whether a token naming ``kid`` needs the published key set, and the
+        last attempt to fetch it failed with nothing fetched before."""
+        with self._lock:
+            keys = list(self._keys)
+            failed = self._fetch_failed_at is not None and not self._fetched
+        return failed and self._consults_fetched(kid, keys)
+
+    def _consults_fetched(self, kid: str | None, keys: list[jwt.PyJWK]) -> bool:
+        own = kid is not None and any(key.key_id == kid for key in keys)
+        return bool(self.fetch_url) and not self._configured and not own
 
     def _fetched_keys(self) -> list[jwt.PyJWK]:
         now = time.monotonic()

@@ -8,7 +8,9 @@ leeway; ``aud`` is not checked (the scope is what grants access); ``iss``
 must be one of the accepted issuers when any are configured.
 
 A string that is not a JWT at all, or the lack of any usable key, raises
-``UnverifiableTokenError`` so that a remote verifier may take over.
+``UnverifiableTokenError`` so that a remote verifier may take over; when the
+keys to check it would have come from the OAuth server and could not be
+fetched, ``KeySetUnavailableError``.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import jwt
 
 from syncreg.tokenserver.oauth import (
     InvalidTokenError,
+    KeySetUnavailableError,
     OAuthVerifier,
     UnverifiableTokenError,
     VerifiedToken,
@@ -53,6 +56,7 @@ class JWTVerifier(OAuthVerifier):
         kid = header.get("kid") if isinstance(header.get("kid"), str) else None
         keys = self.keys.verification_keys(kid)
         if not keys:
+            self._check_key_set(kid)
             raise UnverifiableTokenError("no trusted key is available")
         for key in keys:
             try:
@@ -64,7 +68,14 @@ class JWTVerifier(OAuthVerifier):
             except jwt.InvalidTokenError as exc:
                 raise InvalidTokenError(str(exc)) from exc
             return self._identity(claims)
+        self._check_key_set(kid)
         raise InvalidTokenError("no trusted key signed this token")
+
+    def _check_key_set(self, kid: str | None) -> None:
+        """Raise KeySetUnavailableError if the key set to try was not fetched."""
+        if self.keys.fetch_unavailable(kid):
+            raise KeySetUnavailableError(
+                f"the OAuth key set could not be fetched from {self.keys.fetch_url}")
 
     def _identity(self, claims: dict) -> VerifiedToken:
         issuer = claims.get("iss")

@@ -5,6 +5,7 @@ Revises:
 """
 import sqlalchemy as sa
 from alembic import op
+
 from synccore.schema import exact_string
 from syncreg.fxa.schema import MAX_EMAIL_LENGTH, command_index_type
 
