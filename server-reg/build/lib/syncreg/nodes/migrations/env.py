@@ -1,5 +1,0 @@
-from alembic import context
-
-from synccore.migrations import run_env
-
-run_env(context)
