@@ -8,10 +8,18 @@ variables that enable MySQL and PostgreSQL. ``slapd`` and ``private_slapd``
 """
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
-from synccore.testing import DATABASE_ENGINES, EngineUnavailable, database_server_url, \
-    empty_all_tables, make_settings, make_test_app, require_all_engines, temporary_database
+from synccore.testing import (
+    DATABASE_ENGINES,
+    empty_all_tables,
+    make_settings,
+    make_test_app,
+    skip_unless_engine,
+    temporary_database,
+)
 
 pytest_plugins = ["synccore.users.slapd_fixtures"]
 
@@ -36,18 +44,11 @@ def _engine_databases(tmp_path_factory):
 @pytest.fixture(params=DATABASE_ENGINES)
 def database_url(request, _engine_databases):
     engine = request.param
-    try:
-        database_server_url(engine)
-    except EngineUnavailable as exc:
-        if require_all_engines():
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    skip_unless_engine(engine)
     url = _engine_databases(engine)
     yield url
-    try:
+    with contextlib.suppress(Exception):  # the schema may not exist if the test failed early
         empty_all_tables(url)
-    except Exception:  # the schema may not exist if the test failed early
-        pass
 
 
 @pytest.fixture

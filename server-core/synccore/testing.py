@@ -53,6 +53,19 @@ def require_all_engines() -> bool:
     return os.environ.get(REQUIRE_ALL_ENV, "") not in ("", "0")
 
 
+def skip_unless_engine(engine: str) -> None:
+    """Skip the running test when ``engine`` has no server configured, or
+    fail it when every engine is required (CI)."""
+    import pytest  # test support only: the packages do not depend on pytest
+
+    try:
+        database_server_url(engine)
+    except EngineUnavailable as exc:
+        if require_all_engines():
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
 @contextmanager
 def temporary_database(engine: str, sqlite_dir: str) -> Iterator[str]:
     """Yield the URL of a fresh, empty database on ``engine``; drop it afterwards."""

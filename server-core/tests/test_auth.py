@@ -6,6 +6,7 @@ import base64
 import hashlib
 
 import pytest
+
 from synccore.auth import Authenticator, CredentialCache, parse_basic_authorization
 from synccore.db import get_engine
 from synccore.passwords import HashingParameters, PasswordHashing

@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+
 from synccore.settings import ConfigurationError
 from synccore.testing import basic_auth, make_settings, make_test_app
 

@@ -67,6 +67,11 @@ def write_ini(path: Path, settings: Mapping[str, Any], *, port: int | None = Non
     return path
 
 
+def database_ini(path: Path, database_url: str) -> Path:
+    """An ini on ``database_url`` that migrates it at start, as a server would use it."""
+    return write_ini(path, {"sqlalchemy.url": database_url, "db.auto_migrate": "true"})
+
+
 def run_sync_admin(ini: Path | str | None, *args: str, input: str | None = None,
                    env: Mapping[str, str] | None = None,
                    cwd: Path | str | None = None) -> subprocess.CompletedProcess:

@@ -15,19 +15,18 @@ import time
 
 import pytest
 import sqlalchemy as sa
+
 from synccore.db import get_engine
 from synccore.testing import (
     DATABASE_ENGINES,
-    EngineUnavailable,
     basic_auth,
-    database_server_url,
     make_settings,
     make_test_app,
-    require_all_engines,
+    skip_unless_engine,
     temporary_database,
 )
 from synccore.timestamps import now_centis
-from syncserver.testing import BIN, free_port, run_sync_admin, write_ini
+from syncserver.testing import BIN, database_ini, free_port, run_sync_admin, write_ini
 from syncstorage.storage.schema import bso, user_collections
 
 PASSWORD = "correct horse battery"
@@ -36,20 +35,14 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def ini(tmp_path, database_url):
     """An ini on the test's database, as the running server would use it."""
-    return write_ini(tmp_path / "sync.ini", {"sqlalchemy.url": database_url,
-                                             "db.auto_migrate": "true"})
+    return database_ini(tmp_path / "sync.ini", database_url)
 
 
 @pytest.fixture
 def fresh_database_url(request, tmp_path):
     """A database with no tables at all, on each engine."""
     engine = request.param
-    try:
-        database_server_url(engine)
-    except EngineUnavailable as exc:
-        if require_all_engines():
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    skip_unless_engine(engine)
     with temporary_database(engine, str(tmp_path)) as url:
         yield url
 
@@ -83,8 +76,7 @@ def user_rows(ini) -> list[list[str]]:
 
 @pytest.fixture
 def sqlite_ini(tmp_path, sqlite_url):
-    return write_ini(tmp_path / "sync.ini", {"sqlalchemy.url": sqlite_url,
-                                             "db.auto_migrate": "true"})
+    return database_ini(tmp_path / "sync.ini", sqlite_url)
 
 
 @pytest.fixture

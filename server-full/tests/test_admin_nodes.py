@@ -9,17 +9,17 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from synccore.testing import make_settings, make_test_app
 from syncserver.admin import main
-from syncserver.testing import write_ini
+from syncserver.testing import database_ini
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def ini(tmp_path, database_url):
-    return write_ini(tmp_path / "sync.ini", {"sqlalchemy.url": database_url,
-                                             "db.auto_migrate": "true"})
+    return database_ini(tmp_path / "sync.ini", database_url)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
 from synccore.testing import require_all_engines
 from syncserver.testing import (
     free_port,

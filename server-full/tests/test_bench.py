@@ -1,7 +1,8 @@
 """``python -m syncserver.bench`` in its quickest mode against a real server on SQLite.
 
-Checks that the run completes with no failed request and writes the table,
-the JSON document and the chart. It makes no claim about speed.
+Checks that the run completes with no failed request (Storage 1.1 with Basic
+auth, and Storage 1.5 with a token from the token server and Hawk-signed
+batch uploads) and writes the table, the JSON document and the chart. It makes no claim about speed.
 """
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ def test_quick_bench_writes_results_without_errors(tmp_path):
 
     table = (output / "results.md").read_text()
     assert "| Server | Scenario | Clients | Sessions/s | Requests/s | p50 ms | p99 ms |" in table
-    assert table.count("| paster+waitress / SQLite |") == 2
+    assert table.count("| paster+waitress / SQLite |") == 3
 
     document = json.loads((output / "results.json").read_text())
-    assert {row["scenario"] for row in document["results"]} == {"sync-mix", "4-request"}
+    assert {row["scenario"] for row in document["results"]} == {
+        "sync-mix", "4-request", "1.5-sync-mix"}
     for row in document["results"]:
         assert row["errors"] == 0
         assert row["requests"] > 0
@@ -36,6 +38,9 @@ def test_quick_bench_writes_results_without_errors(tmp_path):
     # Every 4-request session writes; a short sync-mix run may happen not to.
     assert sum(row["sessions"] for row in document["results"]) > 0
     assert sum(row["records_verified"] for row in document["results"]) > 0
+    # Storage 1.5 clients got tokens and their Hawk-signed requests were accepted.
+    [storage15] = [row for row in document["results"] if row["scenario"] == "1.5-sync-mix"]
+    assert storage15["requests"] > 0
     [check] = document["stored_checks"]
     assert check["ok"] and check["stored"] == check["expected"] > 0
 

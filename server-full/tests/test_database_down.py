@@ -10,6 +10,7 @@ import re
 
 import pytest
 from sqlalchemy.engine.url import make_url
+
 from synccore.db import normalise_url
 from synccore.testing import basic_auth, make_settings, make_test_app
 from syncserver.testing import TcpRelay, free_port

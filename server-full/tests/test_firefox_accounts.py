@@ -72,7 +72,9 @@ OLDSYNC = "https://identity.mozilla.com/apps/oldsync"
 EMAIL = "alice@example.com"
 PASSWORD = "correct horse battery staple"
 INSTALL_HINT = "Debian: apt-get install firefox-esr"
-WAIT_SECONDS = 60
+# Bounded waits for Firefox's own steps (sign-in, scheduled sync); generous
+# because the rest of the suite runs beside it on the same cores.
+WAIT_SECONDS = 150
 
 
 @pytest.fixture(scope="module")

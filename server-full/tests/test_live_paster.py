@@ -9,6 +9,7 @@ import re
 import signal
 
 import pytest
+
 from syncserver.testing import PasterServer, free_port, http_request, run_sync_admin
 
 pytestmark = pytest.mark.slow

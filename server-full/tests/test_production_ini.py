@@ -12,10 +12,11 @@ import sys
 
 import pytest
 from paste.deploy import loadapp
+from webtest import TestApp
+
 from synccore.settings import ConfigurationError
 from synccore.testing import basic_auth
 from syncserver.testing import run_sync_admin
-from webtest import TestApp
 
 pytestmark = pytest.mark.slow
 

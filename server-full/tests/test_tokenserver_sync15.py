@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from sqlalchemy.engine import Engine
+
 from synccore.testing import make_settings, make_test_app
 from syncreg.tokenserver.testing import SigningKey, key_id_header
 from syncserver.admin import main as sync_admin

@@ -12,6 +12,7 @@ the accounts service Firefox signs in to (``syncreg.fxa``).
 from __future__ import annotations
 
 from pyramid.config import Configurator
+
 from synccore.settings import Setting, apply_settings, as_bool
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from pyramid.registry import Registry
+
 from synccore.users import User
 
 logger = logging.getLogger("syncreg")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.engine import Engine
+
 from synccore.db import get_engine
 
 

@@ -34,7 +34,6 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from synccore.users import User, UserBackend, UserNotFound
-
 from syncreg.mail import Mailer
 from syncreg.ratelimit import RateLimiter
 from syncreg.resetcodes import (
@@ -56,15 +55,15 @@ class ResetError(Exception):
     """A reset cannot be started for this account."""
 
 
-class UnknownAccount(ResetError):  # noqa: N818 - reads as the condition
+class UnknownAccount(ResetError):
     """No such user (protocol code 3)."""
 
 
-class NoEmailOnFile(ResetError):  # noqa: N818 - reads as the condition
+class NoEmailOnFile(ResetError):
     """The account has no address to mail the code to (protocol code 12)."""
 
 
-class ResetUnavailable(Exception):  # noqa: N818 - reads as the condition
+class ResetUnavailable(Exception):
     """This server sends no mail, so it cannot reset passwords (503)."""
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyramid.request import Request
+
 from synccore.auth import LoginThrottle
 from synccore.errors import too_many_requests
 
@@ -43,7 +44,7 @@ class Rule:
     window_seconds: float
 
 
-class RateLimited(Exception):  # noqa: N818 - reads as the condition
+class RateLimited(Exception):
     """Too many events for a key; try again after ``retry_after`` seconds."""
 
     def __init__(self, rule: str, retry_after: int):

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
+
 from synccore import load_backend
 from synccore.errors import too_many_requests
 from synccore.settings import ConfigurationError
-
 from syncreg import mail
 from syncreg.nodes import SYNC_11
 from syncreg.passwordreset import PasswordResets, secret_from_setting

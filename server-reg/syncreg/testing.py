@@ -12,17 +12,22 @@ import datetime
 import email
 import email.policy
 import ipaddress
+import json
 import os
 import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 # The public URL the registration tests configure; reset links start with it.
 TEST_PUBLIC_URL = "https://sync.example.test/"
+# What the captcha verification service accepts (``CaptchaSiteVerify``).
+CAPTCHA_SECRET_KEY = "server-side-key"
+CAPTCHA_GOOD_TOKEN = "solved-token"
 
 
 def free_port() -> int:
@@ -188,3 +193,50 @@ def make_local_ca(directory: str) -> LocalCA:
                                     serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption()))
     return paths
+
+
+class CaptchaSiteVerify:
+    """A reCAPTCHA-style siteverify endpoint on a loopback port: only the good
+    token under the right secret succeeds. Keeps every form it receives."""
+
+    good_token = CAPTCHA_GOOD_TOKEN
+
+    def __init__(self):
+        self.requests: list[dict[str, str]] = []
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                service.requests.append(form)
+                success = (form.get("secret") == CAPTCHA_SECRET_KEY
+                           and form.get("response") == CAPTCHA_GOOD_TOKEN)
+                body = json.dumps({"success": success}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/siteverify"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
+
+    def settings(self) -> dict[str, str]:
+        """The captcha settings of an app that verifies with this service."""
+        return {"captcha.use": "true", "captcha.site_key": "public-site-key",
+                "captcha.secret_key": CAPTCHA_SECRET_KEY, "captcha.verify_url": self.url}
+
+    def __enter__(self) -> CaptchaSiteVerify:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()

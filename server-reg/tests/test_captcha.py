@@ -3,61 +3,26 @@ verification service on a loopback port."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
+
 from synccore.settings import ConfigurationError
 from synccore.testing import basic_auth, make_settings, make_test_app
-from syncreg.testing import free_port
+from syncreg.testing import (
+    CAPTCHA_GOOD_TOKEN,
+    CAPTCHA_SECRET_KEY,
+    CaptchaSiteVerify,
+    free_port,
+)
 
 PASSWORD = "first password"
-SECRET_KEY = "server-side-key"
-GOOD = "solved-token"
-
-
-class VerifyService:
-    """Answers like a reCAPTCHA-style siteverify endpoint: only GOOD under SECRET_KEY."""
-
-    def __init__(self):
-        self.requests: list[dict[str, str]] = []
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers["Content-Length"])
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                service.requests.append(form)
-                success = form.get("secret") == SECRET_KEY and form.get("response") == GOOD
-                body = json.dumps({"success": success}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/siteverify"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+SECRET_KEY = CAPTCHA_SECRET_KEY
+GOOD = CAPTCHA_GOOD_TOKEN
 
 
 @pytest.fixture
 def verify_service():
-    with VerifyService() as service:
+    with CaptchaSiteVerify() as service:
         yield service
 
 

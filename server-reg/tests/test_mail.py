@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+
 from synccore.settings import ConfigurationError
 from syncreg.mail import Mailer, MailError, SMTPSettings
 from syncreg.testing import SMTPCapture, free_port, make_local_ca

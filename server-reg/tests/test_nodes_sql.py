@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+
 from synccore.db import get_engine
 from syncreg.nodes import normalise_node_url
 from syncreg.nodes.sql import SQLNodeBackend

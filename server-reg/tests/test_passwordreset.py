@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+
 from synccore.db import get_engine
 from synccore.exceptions import BackendError
 from synccore.passwords import HashingParameters, PasswordHashing

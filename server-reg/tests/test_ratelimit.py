@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+
 from syncreg import RATE_LIMITS
 from syncreg.ratelimit import RULES, MemoryRateLimiter, RateLimited, Rule
 

@@ -5,6 +5,7 @@ import os
 import threading
 
 import pytest
+
 from synccore.db import get_engine
 from syncreg.resetcodes import PendingCode, format_code, hash_code, is_code_shaped
 from syncreg.resetcodes.sql import SQLResetCodeStore

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+
 from syncreg.rules import (
     client_username,
     email_matches_username,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from synccore.testing import basic_auth, make_settings, make_test_app
 
 PASSWORD = "first password"

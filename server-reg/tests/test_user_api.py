@@ -10,6 +10,7 @@ import json
 import threading
 
 import pytest
+
 from synccore.testing import basic_auth, make_settings, make_test_app
 from syncreg.nodes import SYNC_11
 from syncreg.testing import TEST_PUBLIC_URL as PUBLIC_URL

@@ -16,16 +16,11 @@ their clock.
 """
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
-import hmac
 import logging
 import math
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,14 +30,15 @@ import tokenlib
 from hawkauthlib.utils import parse_authz_header
 from pyramid.request import Request
 
+from synccore import hawk
 from synccore.errors import ErrorCode, ProtocolError
+from synccore.hawk import NonceCache, host_candidates, path_candidates  # noqa: F401 (re-exported)
 
 logger = logging.getLogger("syncstorage.hawk")
 
 # Optional claims are opaque ids; anything else in them is refused.
 _CLAIM_PATTERN = re.compile(r"[A-Za-z0-9=\-_]{1,64}")
 _OPTIONAL_CLAIMS = ("fxa_uid", "fxa_kid", "hashed_fxa_uid", "hashed_device_id")
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 class InvalidTokenError(Exception):
@@ -114,98 +110,12 @@ def _claims(data: Any, token: str) -> TokenUser:
                      **optional)
 
 
-class NonceCache:
-    """Hawk nonces seen recently, per token, to refuse replayed requests.
-
-    In-process and bounded: a nonce is remembered while a request carrying
-    it could still pass the timestamp check (its ts plus the skew window),
-    or until ``max_entries`` newer ones push it out. Keys are digests of
-    (token id, nonce), so a long token costs no more memory than a short one.
-    """
-
-    def __init__(self, window_seconds: float, max_entries: int):
-        self.window_seconds = window_seconds or math.inf  # 0: any ts is accepted
-        self.max_entries = max(1, max_entries)
-        self._seen: OrderedDict[bytes, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def is_fresh(self, token_id: str, nonce: str, timestamp: int, now: float) -> bool:
-        """True the first time (token, nonce) is seen; remembers it."""
-        key = hashlib.sha256(token_id.encode("ascii") + b"\x00"
-                             + nonce.encode("utf-8")).digest()[:16]
-        with self._lock:
-            expires = self._seen.get(key)
-            if expires is not None and expires > now:
-                return False
-            self._seen[key] = timestamp + self.window_seconds
-            self._seen.move_to_end(key)
-            while self._seen and (len(self._seen) > self.max_entries
-                                  or next(iter(self._seen.values())) <= now):
-                self._seen.popitem(last=False)
-            return True
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-
 def normalized_request_string(request: Request, params: dict[str, str],
                               host: str, port: str, path: str | None = None) -> str:
     """Hawk's "hawk.1.header" string for this request (what the MAC covers)."""
-    return "\n".join([
-        "hawk.1.header", params["ts"], params["nonce"], request.method.upper(),
-        path if path is not None else (path_candidates(request) or [""])[0], host.lower(), port,
-        params.get("hash", ""), params.get("ext", ""), ""])
-
-
-def path_candidates(request: Request) -> list[str]:
-    """Path and query the client may have signed.
-
-    First the request target exactly as sent, when the WSGI server keeps it
-    (``REQUEST_URI``/``RAW_URI``); then the decoded path quoted again, as
-    libraries building the string from a parsed URL do (``%7E`` -> ``~``).
-    """
-    environ = request.environ
-    candidates = []
-    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
-    if raw:
-        if "://" in raw:  # absolute-form request target
-            parts = urlsplit(raw)
-            raw = parts.path + ("?" + parts.query if parts.query else "")
-        candidates.append(raw)
-    try:
-        requoted = request.path_qs
-    except UnicodeDecodeError:  # a path that is not UTF-8 once decoded
-        requoted = None
-    if requoted is not None and requoted not in candidates:
-        candidates.append(requoted)
-    return candidates
-
-
-def _split_host(host_header: str, scheme: str) -> tuple[str, str]:
-    host, sep, port = host_header.rpartition(":")
-    if sep and port.isdigit():  # "[::1]" has no port: "1]" is not digits
-        return host, port
-    return host_header, _DEFAULT_PORTS.get(scheme, "")
-
-
-def host_candidates(request: Request, public_url: str | None) -> list[tuple[str, str]]:
-    """(host, port) pairs the client may have signed with.
-
-    First what the request says (``Host`` and the scheme, taking
-    ``X-Forwarded-Proto`` from a TLS-terminating proxy into account), then
-    the configured public URL, for proxies that rewrite ``Host``.
-    """
-    scheme = (request.headers.get("X-Forwarded-Proto") or request.scheme or "http")
-    scheme = scheme.split(",")[0].strip().lower()
-    host_header = request.headers.get("Host") or request.host
-    candidates = [_split_host(host_header, scheme)]
-    if public_url:
-        parts = urlsplit(public_url)
-        if parts.hostname:
-            public = (parts.hostname, str(parts.port or _DEFAULT_PORTS.get(parts.scheme, "")))
-            if public not in candidates:
-                candidates.append(public)
-    return candidates
+    if path is None:
+        path = (path_candidates(request) or [""])[0]
+    return hawk.normalized_string(params, request.method, path, host, port)
 
 
 def same_node(token_node: str, public_url: str) -> bool:
@@ -216,7 +126,7 @@ def same_node(token_node: str, public_url: str) -> bool:
 def _canonical_url(url: str) -> tuple[str, str, str, str]:
     try:
         parts = urlsplit(url.strip())
-        port = str(parts.port or _DEFAULT_PORTS.get(parts.scheme.lower(), ""))
+        port = str(parts.port or hawk.DEFAULT_PORTS.get(parts.scheme.lower(), ""))
     except ValueError:
         return ("", "", "", url)
     return (parts.scheme.lower(), (parts.hostname or "").lower(), port,
@@ -246,7 +156,7 @@ class HawkAuthenticator:
         params = parse_authz_header(request, None)
         if not params or params.get("scheme") != "Hawk":
             raise InvalidTokenError("no Hawk authorization header")
-        if any(not params.get(key) for key in ("id", "ts", "nonce", "mac")):
+        if any(not params.get(key) for key in hawk.REQUIRED_PARAMS):
             raise InvalidTokenError("missing Hawk parameter")
         try:
             user, key = self.verifier.parse(params["id"])
@@ -276,16 +186,7 @@ class HawkAuthenticator:
         return user
 
     def _mac_matches(self, request: Request, params: dict[str, str], key: str) -> bool:
-        mac = params["mac"].encode("ascii", "replace")
-        secret = key.encode("ascii")
-        for host, port in host_candidates(request, self.policy.public_url):
-            for path in path_candidates(request):
-                text = normalized_request_string(request, params, host, port, path)
-                expected = base64.b64encode(hmac.new(secret, text.encode("utf-8", "replace"),
-                                                     hashlib.sha256).digest())
-                if hmac.compare_digest(expected, mac):
-                    return True
-        return False
+        return hawk.mac_matches(request, params, key.encode("ascii"), self.policy.public_url)
 
 
 def unauthorized() -> ProtocolError:

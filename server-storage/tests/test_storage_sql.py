@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata  # noqa: E402
 from alembic.migration import MigrationContext  # noqa: E402
 from alembic.script import ScriptDirectory  # noqa: E402
 from sqlalchemy import event  # noqa: E402
+
 from synccore.db import get_engine  # noqa: E402
 from synccore.exceptions import BackendError  # noqa: E402
 from synccore.migrations import alembic_config  # noqa: E402

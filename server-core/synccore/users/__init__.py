@@ -26,7 +26,7 @@ class UserNotFound(Exception):
     """No such user."""
 
 
-class InvalidEmail(ValueError):  # noqa: N818 - named like its siblings
+class InvalidEmail(ValueError):
     """The store cannot hold this e-mail address (an LDAP ``mail`` is ASCII only).
 
     ``create_user`` and ``set_email`` may raise it for an address that passed

@@ -17,7 +17,6 @@ from synccore.db import dispose_engines
 from synccore.exceptions import BackendError
 from synccore.settings import ConfigurationError
 from synccore.users import UserNotFound
-
 from syncserver.admin import database, nodes, purge, tokenserver, users
 from syncserver.admin.context import load_context
 from syncserver.admin.errors import EXIT_BACKEND, EXIT_CONFIG, EXIT_INTERRUPTED, AdminError

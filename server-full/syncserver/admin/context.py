@@ -14,11 +14,11 @@ from typing import Any
 
 from paste.deploy import appconfig
 from pyramid.registry import Registry
-from synccore.users import UserBackend
-from syncstorage.storage import StorageBackend
 
+from synccore.users import UserBackend
 from syncserver import make_config
 from syncserver.admin.errors import EXIT_CONFIG, AdminError
+from syncstorage.storage import StorageBackend
 
 
 @dataclass(frozen=True)

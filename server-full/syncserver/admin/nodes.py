@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 
 from syncreg.nodes import SYNC_11, SYNC_15, NodeExists, NodeNotFound, normalise_node_url
-
 from syncserver.admin.context import AdminContext
 from syncserver.admin.errors import EXIT_OK, AdminError
 

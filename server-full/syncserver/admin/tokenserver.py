@@ -17,7 +17,6 @@ import re
 import time
 
 from syncreg.nodes import SYNC_15
-
 from syncserver.admin.context import AdminContext
 from syncserver.admin.errors import EXIT_OK, AdminError
 from syncserver.admin.purge import positive_int

@@ -1,15 +1,12 @@
 """Per-account set-up before the load, and the stored-records check after it."""
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from syncserver.bench.client import Recorder, SyncClient
+from syncserver.bench.scenarios import META_GLOBAL
 from syncserver.bench.server import RunningServer
-
-META_GLOBAL = json.dumps({"id": "global", "payload": json.dumps(
-    {"syncID": "benchmarksyncid", "storageVersion": 5})}).encode("utf-8")
 
 
 def seed_accounts(server: RunningServer, fresh_connections: int) -> Recorder:

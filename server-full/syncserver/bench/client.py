@@ -10,8 +10,12 @@ import base64
 import http.client
 import json
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
+
+import hawkauthlib
+import webob
 
 MAX_ERROR_SAMPLES = 5
 
@@ -85,7 +89,7 @@ class SyncClient:
         if self._conn is None:
             self._conn = http.client.HTTPConnection(self.host, self.port,
                                                     timeout=self.timeout_seconds)
-        headers = self._headers if body is None else self._post_headers
+        headers = self.headers_for(method, path, body)
         started = time.perf_counter()
         try:
             self._conn.request(method, self.prefix + path, body=body, headers=headers)
@@ -102,8 +106,57 @@ class SyncClient:
             raise RequestFailedError(f"HTTP {response.status}")
         return Reply(response.status, data, response.getheader("X-Weave-Timestamp"))
 
+    def headers_for(self, method: str, path: str, body: bytes | None) -> dict[str, str]:
+        return self._headers if body is None else self._post_headers
+
     def check(self, condition: bool, message: str) -> None:
         """Count a wrong answer (a 2xx with the wrong content) as an error."""
         if not condition:
             self.recorder.error(f"{self.username}: {message}")
             raise RequestFailedError(message)
+
+
+class Sync15Client(SyncClient):
+    """Storage 1.5 requests for one account, Hawk-signed with a token server's credentials.
+
+    ``connect`` asks the token server once (an OAuth bearer JWT plus the
+    key id, as Firefox does); every later request is signed with the token's
+    id and key over the host and port it is actually sent to.
+    """
+
+    def __init__(self, host: str, port: int, username: str, recorder: Recorder,
+                 token: dict[str, Any], timeout_seconds: float = 30.0):
+        super().__init__(host, port, username, "", recorder, timeout_seconds)
+        self.prefix = urllib.parse.urlsplit(token["api_endpoint"]).path.rstrip("/")
+        self.token_id, self.token_key = token["id"], token["key"]
+        self._base_url = f"http://{host}:{port}"
+
+    @classmethod
+    def connect(cls, host: str, port: int, username: str, recorder: Recorder,
+                bearer: str, key_id: str) -> Sync15Client:
+        conn = http.client.HTTPConnection(host, port, timeout=30.0)
+        try:
+            conn.request("GET", "/1.0/sync/1.5", headers={
+                "Authorization": f"Bearer {bearer}", "X-KeyID": key_id,
+                "Accept": "application/json"})
+            response = conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            recorder.error(f"GET /1.0/sync/1.5: {type(exc).__name__}: {exc}")
+            raise RequestFailedError(str(exc)) from exc
+        finally:
+            conn.close()
+        if response.status != 200:
+            recorder.error(f"GET /1.0/sync/1.5: HTTP {response.status} {data[:200]!r}")
+            raise RequestFailedError(f"HTTP {response.status}")
+        return cls(host, port, username, recorder, json.loads(data))
+
+    def headers_for(self, method: str, path: str, body: bytes | None) -> dict[str, str]:
+        signed = webob.Request.blank(self.prefix + path, base_url=self._base_url,
+                                     method=method)
+        if body is not None:
+            signed.body = body
+            signed.content_type = "application/json"
+        hawkauthlib.sign_request(signed, self.token_id, self.token_key)
+        headers = super().headers_for(method, path, body)
+        return {**headers, "Authorization": signed.headers["Authorization"]}

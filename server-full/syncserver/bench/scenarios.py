@@ -1,6 +1,6 @@
 """What one simulated sync session does, and how its answers are checked.
 
-Two scenarios:
+Three scenarios:
 
 * ``sync-mix``: a desktop client's periodic sync. GET info/collections and
   storage/meta/global, then 0-4 fetches of changed collections
@@ -8,6 +8,9 @@ Two scenarios:
   and now and then the deletion of one record.
 * ``4-request``: GET info/collections, POST 10 records of about 1 KB, GET
   ``?newer=<before>&full=1`` (which must return them) and GET one of them.
+* ``1.5-sync-mix``: ``sync-mix`` against Storage 1.5 with a token from the
+  token server, Hawk-signed requests, and every upload a batch
+  (``?batch=true``, an append, ``commit=true``).
 
 Record ids are random, so a client knows exactly which records it created
 and deleted; ``verify_stored`` reads a sample back at the end.
@@ -19,15 +22,19 @@ import contextlib
 import json
 import os
 import random
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from syncserver.bench.client import RequestFailedError, SyncClient
 
 COLLECTIONS = ("bookmarks", "history", "forms", "passwords", "prefs", "tabs", "clients")
 BATCH_RECORDS = 10
 DELETE_PROBABILITY = 0.2
+META_GLOBAL = json.dumps({"id": "global", "payload": json.dumps(
+    {"syncID": "benchmarksyncid", "storageVersion": 5})}).encode("utf-8")
 # Records of each collection a client remembers for deletion and read-back.
 TRACKED_PER_COLLECTION = 40
 VERIFY_SAMPLE = 20
@@ -80,12 +87,47 @@ def post_batch(client: SyncClient, state: ClientState, collection: str) -> tuple
     return float(answer["modified"]), records
 
 
+def post_batch15(client: SyncClient, state: ClientState, collection: str) -> None:
+    """Upload ``BATCH_RECORDS`` new records as a 1.5 batch: open, append, commit.
+
+    Nothing is visible until the commit; the commit's answer gives the
+    collection's new timestamp.
+    """
+    rng = state.rng
+    records = {new_id(rng): encrypted_payload(rng) for _ in range(BATCH_RECORDS)}
+    items = [{"id": record_id, "sortindex": rng.randrange(1000), "payload": payload}
+             for record_id, payload in records.items()]
+    half = len(items) // 2
+    path = f"/storage/{collection}"
+    opened = client.request("POST", path + "?batch=true", json.dumps(items[:half]).encode(),
+                            expect=(202,)).json()
+    batch = urllib.parse.quote(str(opened.get("batch", "")), safe="")
+    appended = client.request("POST", f"{path}?batch={batch}",
+                              json.dumps(items[half:]).encode(), expect=(202,)).json()
+    committed = client.request("POST", f"{path}?batch={batch}&commit=true", b"[]").json()
+    success = opened.get("success", []) + appended.get("success", [])
+    client.check(sorted(success) == sorted(records) and not opened.get("failed")
+                 and not appended.get("failed") and "modified" in committed,
+                 f"batch POST {collection}: {opened!r:.100} {appended!r:.100} "
+                 f"{committed!r:.100}")
+    state.track(collection, records)
+    state.inserted_count += len(records)
+
+
+def start15(client: SyncClient, state: ClientState) -> None:
+    """As ``start``; the first device of an account also uploads its meta/global."""
+    start(client, state)
+    if "meta" not in state.last_seen:
+        client.request("PUT", "/storage/meta/global", META_GLOBAL)
+
+
 def start(client: SyncClient, state: ClientState) -> None:
     """A device that has synced before: it knows every collection's timestamp."""
     state.last_seen.update(client.request("GET", "/info/collections").json())
 
 
-def sync_mix(client: SyncClient, state: ClientState) -> None:
+def sync_mix(client: SyncClient, state: ClientState,
+             upload: Callable[[SyncClient, ClientState, str], Any] = post_batch) -> None:
     rng = state.rng
     stamps = client.request("GET", "/info/collections").json()
     client.request("GET", "/storage/meta/global")
@@ -95,7 +137,7 @@ def sync_mix(client: SyncClient, state: ClientState) -> None:
         client.check(isinstance(items.json(), list), f"GET {collection}: not a list")
         state.last_seen[collection] = stamps.get(collection, since)
     for _ in range(rng.randint(0, 4)):
-        post_batch(client, state, rng.choice(COLLECTIONS))
+        upload(client, state, rng.choice(COLLECTIONS))
     if rng.random() < DELETE_PROBABILITY:
         candidates = [name for name in COLLECTIONS if state.tracked.get(name)]
         if candidates:
@@ -126,10 +168,19 @@ def four_requests(client: SyncClient, state: ClientState) -> None:
     client.check(item.get("payload") == records[record_id], f"GET {collection}/{record_id}")
 
 
+def sync15_mix(client: SyncClient, state: ClientState) -> None:
+    """``sync-mix`` over Storage 1.5: Hawk-signed, uploads in batches."""
+    sync_mix(client, state, upload=post_batch15)
+
+
 SCENARIOS: dict[str, Callable[[SyncClient, ClientState], None]] = {
     "sync-mix": sync_mix,
     "4-request": four_requests,
+    "1.5-sync-mix": sync15_mix,
 }
+# Scenarios run by Storage 1.5 clients (credentials from the token server),
+# and how such a client starts.
+STORAGE15_SCENARIOS = frozenset({"1.5-sync-mix"})
 
 
 def verify_stored(client: SyncClient, state: ClientState) -> int:

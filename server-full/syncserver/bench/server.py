@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synccore.testing import ENGINE_ENV, FAST_HASHING, temporary_database
+from syncserver.bench.tokens import token_settings
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 60.0
@@ -115,6 +116,8 @@ def app_settings_for(database_url: str, options: ServeOptions) -> dict[str, str]
         "db.auto_migrate": "false",
         "server.public_url": "http://localhost/",
     }
+    # Storage 1.5 clients get their credentials from the token server.
+    settings.update(token_settings())
     if options.fast_hashing:
         settings.update(FAST_HASHING)
     settings.update(options.overrides)

@@ -1,5 +1,6 @@
 """Fixtures of the browser tests: Debian's Chromium driven by Playwright, a
-real SMTP server, a real slapd, and a folder for screenshots.
+real SMTP server and a folder for screenshots (slapd comes from the
+``synccore.users.slapd_fixtures`` plugin).
 
 Playwright drives the system's Chromium (``/usr/bin/chromium``, or
 ``SYNC_TEST_CHROMIUM``) and never downloads a browser of its own. Without
@@ -16,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from synccore.testing import require_all_engines
-from synccore.users.slapd import SlapdServer, SlapdTools, SlapdUnavailableError, find_slapd
 from syncreg.testing import SMTPCapture
 
 CHROMIUM_ENV = "SYNC_TEST_CHROMIUM"
@@ -75,20 +75,4 @@ def screenshots(request) -> Path:
 @pytest.fixture
 def smtp_server() -> Iterator[SMTPCapture]:
     with SMTPCapture() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def slapd_tools() -> SlapdTools:
-    try:
-        return find_slapd()
-    except SlapdUnavailableError as exc:
-        if require_all_engines():
-            pytest.fail(f"LDAP tests cannot run: {exc}")
-        pytest.skip(f"LDAP tests need OpenLDAP: {exc}")
-
-
-@pytest.fixture
-def slapd(slapd_tools, tmp_path) -> Iterator[SlapdServer]:
-    with SlapdServer(tmp_path / "slapd", tools=slapd_tools) as server:
         yield server

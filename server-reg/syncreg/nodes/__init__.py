@@ -27,15 +27,15 @@ SYNC_11 = "sync-1.1"
 SYNC_15 = "sync-1.5"
 
 
-class NoNodeAvailable(Exception):  # noqa: N818 - reads as the condition
+class NoNodeAvailable(Exception):
     """The service has nodes, but every one is down or full."""
 
 
-class NodeExists(Exception):  # noqa: N818 - like synccore.users.UserExists
+class NodeExists(Exception):
     """A node with this URL is already registered for the service."""
 
 
-class NodeNotFound(Exception):  # noqa: N818 - like synccore.users.UserNotFound
+class NodeNotFound(Exception):
     """No node with this URL for the service."""
 
 

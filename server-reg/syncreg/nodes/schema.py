@@ -1,5 +1,6 @@
 """Tables of the SQL node backend."""
 import sqlalchemy as sa
+
 from synccore.schema import exact_string, metadata_with_conventions
 
 metadata = metadata_with_conventions()

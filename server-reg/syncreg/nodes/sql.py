@@ -11,10 +11,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
 from synccore.db import ping, translate_db_errors, write_transaction
 from synccore.exceptions import BackendConflict
 from synccore.migrations import MigrationSet, upgrade
-
 from syncreg.database import engine_from_settings
 from syncreg.nodes import (
     Node,

@@ -1,5 +1,6 @@
 """Table of the SQL reset-code store."""
 import sqlalchemy as sa
+
 from synccore.schema import exact_string, metadata_with_conventions
 
 metadata = metadata_with_conventions()

@@ -5,9 +5,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
 from synccore.db import ping, translate_db_errors, write_transaction
 from synccore.migrations import MigrationSet, upgrade
-
 from syncreg.database import engine_from_settings
 from syncreg.resetcodes import PendingCode, ResetCodeStore
 from syncreg.resetcodes.schema import reset_codes

@@ -14,9 +14,9 @@ import logging
 from typing import Any
 
 from pyramid.config import Configurator
+
 from synccore import load_backend
 from synccore.settings import ConfigurationError, Setting, apply_settings, as_bool, as_list
-
 from syncreg.tokenserver.minting import TokenMinter
 from syncreg.tokenserver.oauth import ChainedVerifier, OAuthVerifier
 from syncreg.tokenserver.oauth.keys import TrustedKeys, read_jwks_setting

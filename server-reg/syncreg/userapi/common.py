@@ -4,8 +4,8 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPMethodNotAllowed
 from pyramid.request import Request
 from pyramid.response import Response
-from synccore.errors import ErrorCode, ProtocolError
 
+from synccore.errors import ErrorCode, ProtocolError
 from syncreg.captcha import CHALLENGE_FIELD, RESPONSE_FIELD
 from syncreg.ratelimit import client_address
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
+
 from synccore.auth import basic_auth
 from synccore.errors import ErrorCode, ProtocolError, service_unavailable
-
 from syncreg.passwordreset import NoEmailOnFile, ResetUnavailable, UnknownAccount
 from syncreg.rules import is_strong_password
 from syncreg.userapi.common import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from synccore.testing import make_settings, make_test_app
 from syncreg.tokenserver.testing import MASTER_SECRET, PUBLIC_URL, SigningKey, key_id_header
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import tokenlib
+
 from syncreg.nodes import SYNC_15
 from syncreg.tokenserver.testing import MASTER_SECRET
 

@@ -7,6 +7,7 @@ import time
 
 import jwt
 import pytest
+
 from synccore.settings import ConfigurationError
 from synccore.testing import make_settings, make_test_app
 from syncreg.tokenserver.oauth import InvalidTokenError, UnverifiableTokenError

@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+
 from synccore.testing import make_settings, make_test_app
 from syncreg.tokenserver.oauth import VerifierUnavailableError
 from syncreg.tokenserver.oauth.remote import RemoteVerifier

@@ -4,6 +4,7 @@ as in the spec's worked examples."""
 from __future__ import annotations
 
 import pytest
+
 from synccore.testing import make_settings, make_test_app
 from syncreg.tokenserver import rules
 from syncreg.tokenserver.errors import TokenServerError

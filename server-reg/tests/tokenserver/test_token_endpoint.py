@@ -6,6 +6,7 @@ import json
 
 import pytest
 import tokenlib
+
 from synccore.testing import make_settings, make_test_app
 from syncreg.tokenserver.minting import TokenMinter
 from syncreg.tokenserver.testing import MASTER_SECRET, PUBLIC_URL, key_id_header

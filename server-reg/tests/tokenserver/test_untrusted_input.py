@@ -9,6 +9,7 @@ import jwt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from syncreg.tokenserver.errors import TokenServerError
 from syncreg.tokenserver.keyid import check_client_state_header, parse_key_id
 from syncreg.tokenserver.oauth import ChainedVerifier, OAuthError

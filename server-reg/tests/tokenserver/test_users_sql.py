@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from synccore.db import get_engine
 from syncreg.tokenserver.users import HISTORY_ROWS, RETIRED_GENERATION
 from syncreg.tokenserver.users.schema import FIRST_UID

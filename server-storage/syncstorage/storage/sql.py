@@ -12,17 +12,41 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from synccore.db import get_engine, ping, single_statement_reads, translate_db_errors, \
-    write_transaction
+from synccore.db import (
+    get_engine,
+    ping,
+    single_statement_reads,
+    translate_db_errors,
+    write_transaction,
+)
 from synccore.exceptions import BackendConflict
 from synccore.migrations import MigrationSet, upgrade
-from syncstorage.storage import NO_EXPIRY, BatchNotFoundError, CollectionModified, \
-    CollectionUsage, ItemFilter, ItemModified, Record, RecordWrite, StaleTimestampError, \
-    StorageBackend, sql_batches
-from syncstorage.storage.dialects import insert_ignoring_duplicates, locks_rows, \
-    update_existing_rows, upsert_greatest
-from syncstorage.storage.schema import batch_upload_items, batch_uploads, bso, \
-    user_collections, user_storage
+from syncstorage.storage import (
+    NO_EXPIRY,
+    BatchNotFoundError,
+    CollectionModified,
+    CollectionUsage,
+    ItemFilter,
+    ItemModified,
+    Record,
+    RecordWrite,
+    StaleTimestampError,
+    StorageBackend,
+    sql_batches,
+)
+from syncstorage.storage.dialects import (
+    insert_ignoring_duplicates,
+    locks_rows,
+    update_existing_rows,
+    upsert_greatest,
+)
+from syncstorage.storage.schema import (
+    batch_upload_items,
+    batch_uploads,
+    bso,
+    user_collections,
+    user_storage,
+)
 
 MIGRATIONS = MigrationSet(name="storage", script_location="syncstorage.storage:migrations",
                           version_table="alembic_version_storage")
@@ -40,6 +64,13 @@ _STATE_COLUMNS = (bso.c.id, bso.c.modified, bso.c.sortindex, bso.c.parentid,
 # statement and its cache key costs several times more than running it.
 _TIMESTAMPS = sa.select(user_collections.c.collection, user_collections.c.last_modified) \
     .where(user_collections.c.userid == sa.bindparam("userid"))
+# The newest collection and the floor a storage-wide delete leaves, in one
+# round trip; built once because building it costs more than running it.
+_STORAGE_TIMESTAMP = sa.select(
+    sa.select(sa.func.max(user_collections.c.last_modified))
+    .where(user_collections.c.userid == sa.bindparam("userid")).scalar_subquery(),
+    sa.select(user_storage.c.last_modified)
+    .where(user_storage.c.userid == sa.bindparam("userid")).scalar_subquery())
 _RECORD = sa.select(*_RECORD_COLUMNS).where(
     bso.c.userid == sa.bindparam("userid"), bso.c.collection == sa.bindparam("collection"),
     bso.c.id == sa.bindparam("id"), bso.c.expiry > sa.bindparam("now_seconds"))
@@ -373,11 +404,7 @@ class SQLStorage(StorageBackend):
                                      "last_modified", now))
 
     def _storage_timestamp(self, conn: Connection, userid: int) -> int:
-        collections = sa.select(sa.func.max(user_collections.c.last_modified)) \
-            .where(user_collections.c.userid == userid).scalar_subquery()
-        floor = sa.select(user_storage.c.last_modified) \
-            .where(user_storage.c.userid == userid).scalar_subquery()
-        row = conn.execute(sa.select(collections, floor)).first()
+        row = conn.execute(_STORAGE_TIMESTAMP, {"userid": userid}).first()
         return max(row[0] or 0, row[1] or 0)
 
     def _save_collection(self, conn: Connection, userid: int, collection: str, row: Any,

@@ -10,15 +10,26 @@ from pyramid.response import Response
 from synccore.auth import basic_auth
 from synccore.errors import ErrorCode, ProtocolError
 from synccore.timestamps import format_centis
-from syncstorage.decorators import add_quota_header, body_size_limit, check_quota, \
-    collection_view
-from syncstorage.formats import id_items, json_response, listing_response, negotiate, \
-    record_json, timestamp_map_json
+from syncstorage.decorators import add_quota_header, body_size_limit, check_quota, collection_view
+from syncstorage.formats import (
+    id_items,
+    json_response,
+    listing_response,
+    negotiate,
+    record_json,
+    timestamp_map_json,
+)
 from syncstorage.params import parse_selection, query_params, selects_everything, wants_full
 from syncstorage.storage import ItemFilter
 from syncstorage.views.common import check_precondition, parse_json_body, reject
-from syncstorage.wbo import InvalidWBO, Limits, has_nested_values, parse_wbo, record_id_of, \
-    storable_text
+from syncstorage.wbo import (
+    InvalidWBO,
+    Limits,
+    has_nested_values,
+    parse_wbo,
+    record_id_of,
+    storable_text,
+)
 
 PREFIX = r"/{version:1\.1|1\.0|1}/{username:[A-Za-z0-9._-]+}"
 NAME = r"[A-Za-z0-9._-]+"
@@ -225,10 +236,10 @@ def includeme(config) -> None:
         "info_collection_usage": ("/info/collection_usage", {"GET": info_collection_usage}),
         "info_quota": ("/info/quota", {"GET": info_quota}),
         "storage": ("/storage", {"DELETE": delete_storage}),
-        "collection": ("/storage/{collection:%s}" % NAME,
+        "collection": ("/storage/{collection:" + NAME + "}",
                        {"GET": get_collection, "POST": post_collection,
                         "PUT": post_collection, "DELETE": delete_collection}),
-        "item": ("/storage/{collection:%s}/{item:[^/]+}" % NAME,
+        "item": ("/storage/{collection:" + NAME + "}/{item:[^/]+}",
                  {"GET": get_item, "PUT": put_item, "DELETE": delete_item}),
     }
     for name, (path, views) in routes.items():

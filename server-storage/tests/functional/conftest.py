@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from synccore.testing import make_settings, make_test_app
 
 # Test modules import their shared helpers from storage11_support.

@@ -9,8 +9,9 @@ import time
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from synccore.testing import basic_auth
 from webtest import TestApp, TestResponse
+
+from synccore.testing import basic_auth
 
 # A password with a colon (ST-A3) and non-ASCII characters (ST-A5), so every
 # test exercises both.

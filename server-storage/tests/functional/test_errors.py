@@ -8,6 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from storage11_support import PASSWORD, TIMESTAMP, SyncClient, error_code, timestamp_of
+
 from synccore.db import normalise_url
 from synccore.testing import make_settings, make_test_app
 from syncserver import make_config

@@ -5,6 +5,7 @@ import base64
 
 import pytest
 from storage11_support import PASSWORD, SyncClient, error_code
+
 from synccore.testing import basic_auth
 
 BASIC_CHALLENGE = 'Basic realm="Sync"'

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jwt
+
 from synccore.settings import ConfigurationError
 
 logger = logging.getLogger("syncreg.tokenserver")

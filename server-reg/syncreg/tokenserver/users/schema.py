@@ -8,6 +8,7 @@ never name the same storage bucket; they stay within the ten decimal digits
 the storage URLs allow for about eight billion accounts.
 """
 import sqlalchemy as sa
+
 from synccore.schema import exact_string, metadata_with_conventions
 
 FIRST_UID = 2**31

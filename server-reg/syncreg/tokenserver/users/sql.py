@@ -6,9 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
 from synccore.db import ping, read_transaction, translate_db_errors, write_transaction
 from synccore.migrations import MigrationSet, upgrade
-
 from syncreg.database import engine_from_settings
 from syncreg.tokenserver.users import (
     HISTORY_ROWS,

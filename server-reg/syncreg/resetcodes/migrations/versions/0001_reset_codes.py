@@ -5,6 +5,7 @@ Revises:
 """
 import sqlalchemy as sa
 from alembic import op
+
 from synccore.schema import exact_string
 
 revision = "reset_codes_0001"

@@ -5,6 +5,7 @@ Revises:
 """
 import sqlalchemy as sa
 from alembic import op
+
 from synccore.schema import exact_string
 from syncreg.tokenserver.users.schema import FIRST_UID, uid_type
 
