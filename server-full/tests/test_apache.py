@@ -142,6 +142,21 @@ def daemon_user() -> str | None:
     pytest.fail("no unprivileged user to run Apache as")
 
 
+def open_the_way(checkout: Path, user: str | None) -> None:
+    """Let the daemon user reach sync.wsgi and the environment in the checkout.
+
+    A checkout under a private directory (``mktemp -d`` makes them 0700) cannot
+    be traversed by ``www-data``; only the search bit is added, on the
+    checkout's own ancestors, so nothing becomes listable or writable.
+    """
+    if user is None:
+        return
+    for directory in [checkout, *checkout.parents]:
+        mode = directory.stat().st_mode
+        if not mode & 0o001:
+            directory.chmod(mode | 0o001)
+
+
 def hand_over(directory: Path, user: str | None) -> None:
     if user is None:
         return
@@ -170,6 +185,7 @@ def test_apache_mod_wsgi_serves_a_sync_round_trip(request, server_dir):
     conf = server_dir / "httpd.conf"
     conf.write_text(httpd_conf(server_dir, port, wsgi_script, modules, user))
     hand_over(server_dir, user)
+    open_the_way(request.config.rootpath, user)
 
     error_log = server_dir / "error.log"
 

@@ -60,6 +60,10 @@ def test_st_w12_expired_records_are_not_deleted_or_counted(client):
 def test_st_w11_expiry_after_the_ttl_and_reset_by_later_writes(client):
     """ST-W11: ttl 1 lapses within 1-2 s; a later write without ttl makes a record
     non-expiring again (including a metadata-only write); a new ttl replaces the old."""
+    # Every write below must land in one wall-clock second, or the ttl-1
+    # records lapse before the writes meant to reset them: start just after
+    # a second begins.
+    time.sleep(1.01 - time.time() % 1)
     response = client.post("/storage/tabs", [
         {"id": "lapses", "payload": "x", "ttl": 1},
         {"id": "reset-by-payload", "payload": "x", "ttl": 1},
